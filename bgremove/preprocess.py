@@ -1,0 +1,117 @@
+"""Turning HWC uint8 RGB images into the model's normalised NCHW float32 input, and back.
+
+Pure numpy + OpenCV: no model code here, so tiling, TTA and the backends share one definition of
+what the network sees.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """What a weights file needs from its caller; stored in every .pth and .onnx we write.
+
+    input_size: the long side the model was trained at.
+    multiple: height and width must be multiples of this (the encoder's total stride).
+    scale_by_max: divide by the image max instead of 255 (U-Net presets from rembg do this).
+    output: "logits" for our models; "prob" for foreign models whose output is already sigmoid-ed.
+    square: resize to input_size x input_size, ignoring aspect (foreign models trained that way).
+    """
+
+    input_size: int = 320
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    multiple: int = 32
+    scale_by_max: bool = False
+    output: str = "logits"
+    square: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Preprocessing:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        for key in ("mean", "std"):
+            if key in known:
+                known[key] = tuple(float(v) for v in known[key])
+        return cls(**known)
+
+    @classmethod
+    def from_json(cls, text: str) -> Preprocessing:
+        return cls.from_dict(json.loads(text))
+
+
+def normalise(images: np.ndarray, pre: Preprocessing) -> np.ndarray:
+    """NHWC (or HWC) uint8 RGB -> NCHW float32 normalised with the model's mean/std."""
+    x = images[None] if images.ndim == 3 else images
+    x = x.astype(np.float32)
+    if pre.scale_by_max:
+        x /= max(float(x.max()), 1e-6)
+    else:
+        x *= 1.0 / 255.0
+    x -= np.asarray(pre.mean, np.float32)
+    x /= np.asarray(pre.std, np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+def fit_size(h: int, w: int, long_side: int, multiple: int) -> tuple[int, int]:
+    """The (h, w) an image is resized to so its long side is `long_side`, aspect kept."""
+    scale = long_side / max(h, w)
+    nh = max(1, round(h * scale))
+    nw = max(1, round(w * scale))
+    return nh, nw
+
+
+def pad_to_multiple(img: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Pad an HWC image at the bottom/right by edge replication to a multiple of `multiple`.
+
+    Replication rather than zeros: a black band would look like a dark background to the model.
+    Returns the padded image and the original (h, w) for `unpad`.
+    """
+    h, w = img.shape[:2]
+    ph = (-h) % multiple
+    pw = (-w) % multiple
+    if ph == 0 and pw == 0:
+        return img, (h, w)
+    return cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_REPLICATE), (h, w)
+
+
+def unpad(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Crop the last two axes (…, H, W) of a mask or NCHW batch back to `size`."""
+    h, w = size
+    return arr[..., :h, :w]
+
+
+def resize_image(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Resize an HWC uint8 image; INTER_AREA when shrinking avoids aliasing on fine texture."""
+    if img.shape[:2] == (h, w):
+        return img
+    shrinking = h * w < img.shape[0] * img.shape[1]
+    return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def resize_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Resize an HW float32 mask with bilinear interpolation (smooth edges when upscaling)."""
+    if mask.shape[:2] == (h, w):
+        return mask
+    return cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.clip(x, -30.0, 30.0)))).astype(np.float32)
+
+
+def logit(p: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    p = np.clip(p, eps, 1.0 - eps)
+    return np.log(p / (1.0 - p)).astype(np.float32)
