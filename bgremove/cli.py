@@ -26,6 +26,71 @@ def _fail(exc: BgRemoveError) -> typer.Exit:
 
 
 @app.command()
+def run(
+    in_dir: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
+    out_dir: Path = typer.Argument(..., help="Where outputs go (the input tree is mirrored)."),
+    cutout: bool = typer.Option(True, "--cutout/--no-cutout", help="RGBA cutout <stem>.png."),
+    fmt: str = typer.Option("png", "--format", help="Cutout format: png or webp (lossless)."),
+    mask: bool = typer.Option(False, "--mask", help="Also write <stem>.mask.png."),
+    bg_color: str | None = typer.Option(
+        None, "--bg-color", help="Also write a composite on this colour (#FFFFFF, white, r,g,b)."
+    ),
+    composite_format: str = typer.Option("jpg", help="Composite format: jpg, webp or png."),
+    crop: bool = typer.Option(False, "--crop", help="Crop outputs to the object's box."),
+    margin: str = typer.Option("0", help="Crop margin: pixels (20) or percent of the box (5%)."),
+    threshold: float | None = typer.Option(None, help="Hard mask: alpha = (alpha >= T)."),
+    decontaminate: bool = typer.Option(
+        True, "--decontaminate/--no-decontaminate", help="Remove background colour from edges."
+    ),
+    png_compression: int = typer.Option(1, help="PNG zlib level 0-9 (1: fast)."),
+    jpeg_quality: int = typer.Option(95, help="JPEG/WebP composite quality."),
+    weights: Path | None = typer.Option(None, "--weights", "-w", help="Default: bundled."),
+    preset: str | None = typer.Option(None, help="Preprocessing preset for foreign ONNX files."),
+    tta: bool = typer.Option(False, "--tta", help="Flip and multi-scale test-time augmentation."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    workers: int | None = typer.Option(None, help="Worker processes (default: CPU cores)."),
+    threads: int | None = typer.Option(None, help="Threads per worker (default: cores/workers)."),
+    batch_size: int = typer.Option(8, help="Images per GPU batch (CUDA only)."),
+    max_pixels: int | None = typer.Option(None, help="Refuse larger images (bomb guard)."),
+    force: bool = typer.Option(False, "--force", help="Reprocess unchanged images too."),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failure."),
+    report: Path | None = typer.Option(None, help="JSONL report, one line per image."),
+    progress: str = typer.Option("auto", help="auto, bar, log or quiet."),
+    log_interval: float = typer.Option(30.0, help="Seconds between log lines (log mode)."),
+) -> None:
+    """Remove the background of every image under IN_DIR; write the outputs to OUT_DIR.
+
+    Re-runs process only new or changed images. Exit codes: 0 all ok, 1 some images failed,
+    2 usage or configuration error, 130/143 interrupted (the next run resumes).
+    """
+    from bgremove.compose import OutputOptions
+    from bgremove.pipeline import run as run_folder
+    from bgremove.runopts import RunOptions
+
+    try:
+        output = OutputOptions(
+            cutout=cutout, mask=mask, bg_color=bg_color, composite_format=composite_format,
+            cutout_format=fmt, crop=crop, margin=_margin(margin), png_compression=png_compression,
+            jpeg_quality=jpeg_quality, decontaminate=decontaminate, threshold=threshold,
+        )
+        options = RunOptions(
+            in_dir, out_dir, output=output, weights=str(weights) if weights else None,
+            preset=preset, tta=tta, device=device, workers=workers, threads=threads,
+            batch_size=batch_size, max_pixels=max_pixels, force=force, fail_fast=fail_fast,
+            report=report, progress=progress, log_interval=log_interval,
+        )
+        summary = run_folder(options)
+    except BgRemoveError as exc:
+        raise _fail(exc) from exc
+    raise typer.Exit(summary.exit_code)
+
+
+def _margin(text: str) -> int | str:
+    # Pixels as an int; anything else ("5%", or a typo) goes to OutputOptions, which validates it.
+    return int(text) if text.strip().isdigit() else text
+
+
+@app.command()
 def export(
     checkpoint: Path = typer.Argument(..., help="A bgremove .pth checkpoint."),
     output: Path = typer.Argument(..., help="Where to write the .onnx file."),

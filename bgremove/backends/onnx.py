@@ -43,10 +43,16 @@ class OnnxBackend:
             self.preprocessing = Preprocessing.from_json(meta[METADATA_KEY])
         else:
             self.preprocessing = preset_for(preset, path)
-        self.input_name = self.session.get_inputs()[0].name
+        model_input = self.session.get_inputs()[0]
+        self.input_name = model_input.name
+        # Some foreign files (rembg's u2netp) fix the batch at 1: feed those one image at a time.
+        self.fixed_batch = isinstance(model_input.shape[0], int)
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        out = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, np.float32)})[0]
+        batch = np.ascontiguousarray(batch, np.float32)
+        if self.fixed_batch and len(batch) > 1:
+            return np.concatenate([self.predict(batch[i : i + 1]) for i in range(len(batch))])
+        out = self.session.run(None, {self.input_name: batch})[0]
         out = out.reshape(out.shape[0], 1, *out.shape[-2:])
         return logit(out) if self.preprocessing.output == "prob" else out
 
