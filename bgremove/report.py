@@ -1,0 +1,213 @@
+"""What a run tells its user: per-image results, quality flags, the JSONL report, progress lines
+and the final summary.
+
+Nothing here keeps one record per image in memory: results are written to the report as they
+arrive and only counters (plus the first few failure messages) survive until the summary.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from bgremove.errors import ConfigError
+
+# Quality thresholds on the downsampled mask (fraction of pixels with alpha > 0.5).
+EMPTY_BELOW = 0.001
+FULL_ABOVE = 0.95
+BORDER_ABOVE = 0.02  # fraction of the outer ring that is foreground
+_QUALITY_SIDE = 256
+_KEEP_FAILURES = 20
+
+
+@dataclass
+class ImageResult:
+    """One image's outcome; small and picklable, the only thing a worker sends back."""
+
+    path: str  # relative to IN_DIR, POSIX separators
+    status: str  # "ok" | "failed" | "skipped"
+    error: str | None = None
+    ms: float | None = None
+    coverage: float | None = None
+    flags: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)  # relative to OUT_DIR
+
+    def to_json(self) -> str:
+        text = json.dumps(asdict(self), ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a file name that is not valid UTF-8: escape it, stay JSON
+            text = json.dumps(asdict(self))
+        return text
+
+
+def mask_quality(alpha: np.ndarray) -> tuple[float, list[str]]:
+    """Coverage and review flags from an HW float mask, on a strided view (~256 px long side)
+    so the cost is negligible next to encoding."""
+    step = max(1, max(alpha.shape[:2]) // _QUALITY_SIDE)
+    fg = alpha[::step, ::step] > 0.5
+    coverage = float(fg.mean()) if fg.size else 0.0
+    flags = []
+    if coverage < EMPTY_BELOW:
+        flags.append("empty_mask")
+    elif coverage > FULL_ABOVE:
+        flags.append("full_frame")
+    else:
+        ring = np.concatenate([fg[0], fg[-1], fg[:, 0], fg[:, -1]])
+        if ring.mean() > BORDER_ABOVE:
+            flags.append("touches_border")
+    return round(coverage, 5), flags
+
+
+class ReportWriter:
+    """JSONL report, one line per image, flushed as written so a killed run keeps its lines."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._f: TextIO | None = None
+        if path is not None:
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self._f = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            except OSError as exc:
+                raise ConfigError(f"cannot write the report {path}: {exc}") from None
+
+    def write(self, result: ImageResult) -> None:
+        if self._f is not None:
+            self._f.write(result.to_json() + "\n")
+            self._f.flush()
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+@dataclass
+class RunSummary:
+    """Counts of one run. `exit_code`: 0 all good, 1 any image failed, 130/143 interrupted
+    by SIGINT/SIGTERM (the next run resumes)."""
+
+    processed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    ignored: int = 0
+    elapsed_s: float = 0.0
+    interrupted: int | None = None  # the signal number that stopped the run
+    stopped_early: bool = False  # fail_fast stopped at the first failure
+    failures: list[str] = field(default_factory=list)  # the first few "path: reason"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def images_per_second(self) -> float:
+        done = self.processed + self.failed
+        return done / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted is not None:
+            return 128 + self.interrupted
+        return 1 if self.failed else 0
+
+    def add(self, result: ImageResult) -> None:
+        if result.status == "ok":
+            self.processed += 1
+        elif result.status == "skipped":
+            self.skipped += 1
+        else:
+            self.failed += 1
+            if len(self.failures) < _KEEP_FAILURES:
+                self.failures.append(f"{result.path}: {result.error}")
+
+
+def format_summary(s: RunSummary) -> str:
+    lines = [
+        f"bgremove: {s.processed} processed, {s.skipped} skipped (unchanged), {s.failed} failed, "
+        f"{s.ignored} non-image files ignored; {s.images_per_second:.2f} images/s, "
+        f"{_hms(s.elapsed_s)} elapsed"
+    ]
+    lines += [f"  warning: {w}" for w in s.warnings]
+    lines += [f"  failed: {f}" for f in s.failures]
+    if s.failed > len(s.failures):
+        lines.append(f"  ... and {s.failed - len(s.failures)} more failures (see the report)")
+    if s.interrupted is not None:
+        name = signal.Signals(s.interrupted).name
+        lines.append(f"  interrupted by {name}: the next run resumes where this one stopped")
+    elif s.stopped_early:
+        lines.append("  stopped at the first failure (--fail-fast)")
+    return "\n".join(lines)
+
+
+def _hms(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+class Progress:
+    """A tqdm bar on a terminal; otherwise one plain line every `interval` seconds (and at each
+    10% step when the total is known), which reads well in a cron mail."""
+
+    def __init__(self, mode: str = "auto", total: int | None = None, interval: float = 30.0,
+                 stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        if mode == "auto":
+            mode = "bar" if _isatty(self.stream) else "log"
+        self.mode, self.total, self.interval = mode, total, interval
+        self.counts = {"ok": 0, "skipped": 0, "failed": 0}
+        self._start = self._last = time.monotonic()
+        self._next_pct = 10
+        self._bar = None
+        if mode == "bar":
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="img", file=self.stream, dynamic_ncols=True)
+
+    def update(self, status: str) -> None:
+        self.counts[status] = self.counts.get(status, 0) + 1
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(failed=self.counts["failed"], refresh=False)
+        elif self.mode == "log":
+            now = time.monotonic()
+            done = sum(self.counts.values())
+            pct = 100 * done // self.total if self.total else 0
+            if now - self._last >= self.interval or (self.total and pct >= self._next_pct):
+                self._last = now
+                self._next_pct = (pct // 10 + 1) * 10
+                self.log(self.line())
+
+    def line(self) -> str:
+        c = self.counts
+        done = sum(c.values())
+        of = f"/{self.total}" if self.total else ""
+        elapsed = time.monotonic() - self._start
+        rate = (c["ok"] + c["failed"]) / elapsed if elapsed > 0 else 0.0
+        return (f"bgremove: {done}{of} images (ok {c['ok']}, skipped {c['skipped']}, failed "
+                f"{c['failed']}), {rate:.2f} images/s, {_hms(elapsed)} elapsed")
+
+    def log(self, text: str) -> None:
+        if self.mode == "quiet":
+            return
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
