@@ -1,0 +1,90 @@
+"""Train a bgremove segmentation model.
+
+    python -m train.train --config train/configs/stage1.py --out runs/stage1
+    python -m train.train --config train/configs/stage1.py --out runs/stage1 --resume
+
+Every default lives in DEFAULTS below with the reason for it; a config file overrides what differs
+(train/configs/stage1.py, stage2.py) and any key can be overridden again on the command line.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+DEFAULTS: dict[str, tuple[Any, str]] = {
+    # ---- where things are
+    "out": ("runs/train", "folder for resume.pt, best.pth, best.onnx, history.csv/.png"),
+    "data_root": ("../shared/data", "relative set folders are looked up here first"),
+    "cache_dir": ("cache", "root of prepare_cache's pre-resized copies; '' to read the originals"),
+    "cache_long_side": (384, "long side of cached images: about input_size x the largest zoom"),
+    # ---- data
+    "train_sets": (["train/ccp"], "'dir[:weight]' pair folders; weight = share of the samples"),
+    "extra_sets": ([], "more 'dir[:weight]' pair folders, e.g. teacher-labelled photos"),
+    "copypaste_donors": ([], "pair folders whose objects are pasted onto backgrounds"),
+    "copypaste_backgrounds": (["backgrounds"], "folders of photos (or pair folders) to paste onto"),
+    "copypaste_weight": (0.0, "sampling weight of the composite source (0 = no CopyPaste)"),
+    "val_sets": (["val/viton-cloth", "val/ccp", "val/davis"], "pair folders, reported separately"),
+    "val_split": (0.0, "if > 0, also hold out this fraction of each train set as '<set>-holdout'"),
+    "val_limit": (0, "at most this many images per val set, evenly spaced (0 = all)"),
+    "workers": (2, "DataLoader processes; the step itself dominates on CPU, 2 hides decoding"),
+    "augment_strength": (1.0, "0 = resize/crop only, 1 = the full augmentation pipeline"),
+    # ---- model
+    "model_args": ({"encoder": "lite0"}, "passed to bgremove.model.build_model"),
+    "pretrained_encoder": (True, "start the encoder from ImageNet weights (ignored with init)"),
+    "init": ("", "checkpoint whose weights start this run (stage 2 starts from stage 1's best)"),
+    "input_size": (320, "training crop size = inference long side (the speed/quality trade-off)"),
+    # ---- optimisation
+    "epochs": (30, "upper bound; early stopping usually ends sooner"),
+    "steps_per_epoch": (0, "an 'epoch' of N steps, to validate regularly (0 = one data pass)"),
+    "max_steps": (0, "stop (resumable) after this many steps in all, as if killed (0 = off)"),
+    "batch_size": (8, "a 2-core CPU step of a few seconds; enough samples for BatchNorm"),
+    "lr": (1e-3, "AdamW peak learning rate for the decoder (a fresh network)"),
+    "encoder_lr_mult": (0.3, "pretrained encoder weights move slower than the fresh decoder"),
+    "weight_decay": (1e-4, "mild: the data is small, BatchNorm and biases are exempt"),
+    "warmup_steps": (200, "linear warm-up before the cosine decay: Adam's early steps are noisy"),
+    "min_lr_frac": (0.02, "cosine decays to this fraction of lr, not to zero"),
+    "grad_clip": (2.0, "clip the gradient norm: boundary weights make rare large gradients"),
+    "freeze_encoder_epochs": (0, "keep the encoder (and its BatchNorm stats) fixed N epochs"),
+    "bce_weight": (1.0, "weight of the boundary-weighted BCE term"),
+    "dice_weight": (1.0, "weight of the Dice term (keeps small objects from being ignored)"),
+    "boundary_amplitude": (4.0, "BCE weight is 1 + this on the pixels next to the outline"),
+    "boundary_sigma": (3.0, "decay length (px) of the boundary weight"),
+    # ---- selection, stopping, checkpoints
+    "best_metric": ("iou", "val metric that picks best.pth (bgremove.metrics.METRICS)"),
+    "best_set": ("mean", "val set whose metric decides, or 'mean' over all val sets"),
+    "patience": (6, "stop after this many epochs without a better best_metric"),
+    "min_delta": (1e-4, "an improvement smaller than this does not reset the patience"),
+    "save_every": (100, "write resume.pt every N steps (and at every epoch end)"),
+    "log_every": (10, "print the running loss every N steps"),
+    "export_onnx": (True, "export best.pth to best.onnx at the end (bgremove.export)"),
+    # ---- machine
+    "device": ("auto", "auto | cpu | cuda"),
+    "amp": ("auto", "auto (bf16/fp16 autocast on CUDA, off on CPU) | off | bf16 | fp16"),
+    "channels_last": (True, "NHWC memory format: faster depthwise convs on CPU (oneDNN)"),
+    # One core is left to the data workers: an OpenMP thread that has to wait for a busy core
+    # stalls every op (2 cores, another process busy: 6.6 s/step with 2 threads, 2.5 s with 1).
+    "threads": (0, "torch threads on CPU; 0 = all cores but one"),
+    "seed": (1337, "seeds the model init, the sample stream and every augmentation"),
+}
+
+DESCRIPTION = "Train the bgremove segmentation network (see train/README.md)."
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bgremove.errors import BgRemoveError
+    from train.config import resolve
+
+    cfg, resume = resolve(argv, DEFAULTS, DESCRIPTION)
+    try:
+        from train.trainer import Trainer
+
+        Trainer(cfg, resume=resume).run()
+    except BgRemoveError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
