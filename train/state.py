@@ -3,16 +3,14 @@ stopped) and the small best.pth that ships (weights + model_args + preprocessing
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from bgremove.model.checkpoint import save_checkpoint
+from bgremove.model.checkpoint import atomic_torch_save, save_checkpoint
 from bgremove.preprocess import Preprocessing
 
 RESUME = "resume.pt"
@@ -33,20 +31,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    """Write to a temporary file in the same folder, then rename: a kill mid-write leaves the
-    previous file intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_resume(out: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,

@@ -37,12 +37,17 @@ def save_checkpoint(
         "preprocessing": json.loads(preprocessing.to_json()),
         "extra": extra or {},
     }
-    path = Path(path)
+    atomic_torch_save(payload, Path(path))
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    """Write to a temporary file in the same folder, then rename: a kill mid-write leaves the
+    previous file intact."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        torch.save(payload, tmp)
+        torch.save(obj, tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
