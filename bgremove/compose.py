@@ -1,7 +1,8 @@
 """From an image and its alpha mask to the bytes we write: cutout, mask, composite.
 
-Pure numpy/OpenCV plus bgremove.io's encoder. Large images are processed in row strips so a
-48 MP photo never needs more than a few strip-sized float32 buffers.
+Pure numpy/OpenCV plus bgremove.encode (bytes) and bgremove.foreground (decontamination). Large
+images are processed in row strips so a 48 MP photo never needs more than a few strip-sized
+float32 buffers.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import cv2
 import numpy as np
 from PIL import ImageColor
 
+from bgremove.encode import encode_image
 from bgremove.errors import ConfigError
-from bgremove.io import encode_image
+from bgremove.foreground import decontaminate
 
 KINDS = ("cutout", "mask", "composite")
 _STRIP_PIXELS = 2_000_000  # rows per strip = this / width: ~24 MB per float32 RGB buffer
 ALPHA_LEVELS = (0.02, 0.98)  # see final_alpha
-_BLOCK = 256  # decontamination block side: cost ~ contour length x (block + 2 halo)^2 / block
-_FG_RADII = (90, 6)  # blur-fusion window sizes (Forte & Pitie 2021): wide then fine
 
 
 @dataclass(frozen=True)
@@ -136,14 +136,16 @@ def render_outputs(
         out["mask"] = encode_image(a8, "png", png_compression=options.png_compression)
     if not (options.cutout or options.bg_color is not None):
         return out
-    rgba = _rgba(rgb, a8)
-    fg = rgba[..., :3]  # a view: decontamination writes into the cutout, no extra full copy
+    # A PNG cutout is built in OpenCV's BGRA order, which spares its encoder a full-size copy.
+    bgr = options.cutout and options.cutout_format == "png"
+    rgba = _rgba(rgb, a8, bgr)
+    fg = rgba[..., 2::-1] if bgr else rgba[..., :3]  # views: decontamination writes in place
     if options.decontaminate:
         decontaminate(rgb, a8, out=fg)
     if options.cutout:
         out["cutout"] = encode_image(
             rgba, options.cutout_format, png_compression=options.png_compression,
-            icc_profile=icc_profile, lossless=True,
+            icc_profile=icc_profile, lossless=True, bgr=bgr,
         )
     if options.bg_color is not None:
         comp = _composite_u8(fg, a8, parse_color(options.bg_color))
@@ -176,8 +178,16 @@ def alpha_to_uint8(alpha: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.nd
         return alpha.astype(np.uint8) * np.uint8(255)
     gain = 255.0 / (hi - lo)
     out = np.empty(alpha.shape, np.uint8)
+    # OpenCV when it can take the array: 2 passes instead of numpy's 5 (a 1600x1200 mask:
+    # ~5 ms -> ~1 ms); it rounds exact halves to even, numpy's +0.5 up: 7 in 100001 of a ramp.
+    fast = alpha.dtype in (np.float32, np.float64) and alpha.ndim == 2 \
+        and alpha.strides[1] == alpha.itemsize
     for y0, y1 in _strips(alpha.shape[0], alpha.shape[1]):
-        out[y0:y1] = np.clip((alpha[y0:y1] - lo) * gain + 0.5, 0, 255).astype(np.uint8)
+        a = alpha[y0:y1]
+        if fast:  # max first: convertScaleAbs takes |x|, so nothing below lo may go negative
+            out[y0:y1] = cv2.convertScaleAbs(cv2.max(a, lo), alpha=gain, beta=-lo * gain)
+        else:
+            out[y0:y1] = np.clip((a - lo) * gain + 0.5, 0, 255).astype(np.uint8)
     return out
 
 
@@ -186,12 +196,14 @@ def cutout_rgba(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return _rgba(rgb, alpha_to_uint8(alpha))
 
 
-def _rgba(rgb: np.ndarray, a8: np.ndarray) -> np.ndarray:
-    out = np.empty(rgb.shape[:2] + (4,), np.uint8)
+def _rgba(rgb: np.ndarray, a8: np.ndarray, bgr: bool = False) -> np.ndarray:
+    out = np.zeros(rgb.shape[:2] + (4,), np.uint8)
+    code = cv2.COLOR_RGB2BGRA if bgr else cv2.COLOR_RGB2RGBA
     for y0, y1 in _strips(*a8.shape):  # strips: temporaries stay small on 48 MP images
         a = a8[y0:y1]
-        visible = cv2.bitwise_and(rgb[y0:y1], rgb[y0:y1], mask=(a > 0).view(np.uint8))
-        out[y0:y1] = cv2.merge([*cv2.split(visible), a])  # 10x faster than a boolean index
+        rgba = cv2.cvtColor(rgb[y0:y1], code)
+        cv2.mixChannels([a], [rgba], [0, 3])
+        cv2.bitwise_and(rgba, rgba, dst=out[y0:y1], mask=a)  # alpha 0 stays all zeros
     return out
 
 
@@ -233,62 +245,6 @@ def crop_box(
     m = margin_pixels(margin, x1 - x0, y1 - y0)
     h, w = alpha.shape[:2]
     return max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, y1 + m)
-
-
-def decontaminate(rgb: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Foreground colour estimate F (HWC uint8): rgb with edge pixels' background bleed removed.
-
-    `alpha` is HW float in [0, 1] or uint8. With `out` (HWC, may be a view such as a cutout's
-    colour channels) only the changed pixels are written there; otherwise a copy of rgb is used.
-
-    Blur-fusion foreground estimation (Forte & Pitie, 'Approximate Fast Foreground Colour
-    Estimation', ICIP 2021), run twice (wide window, then fine). Only pixels whose 8-bit alpha is
-    strictly between 0 and 255 change (a model's sigmoid is never exactly 0 or 1 in float).
-    Computed in blocks with a halo as wide as the blur reach, so the result equals a whole-image
-    pass; blocks without edge pixels are skipped, which on a product shot is most of them.
-    """
-    out = rgb.copy() if out is None else out
-    h, w = alpha.shape[:2]
-    halo = sum(r // 2 + 1 for r in _FG_RADII)
-    for y0, y1, x0, x1 in _blocks(h, w, _BLOCK):
-        a8 = alpha_to_uint8(alpha[y0:y1, x0:x1])
-        soft = (a8 > 0) & (a8 < 255)
-        if not soft.any():
-            continue
-        hy0, hy1 = max(0, y0 - halo), min(h, y1 + halo)
-        hx0, hx1 = max(0, x0 - halo), min(w, x1 + halo)
-        f = _blur_fusion(rgb[hy0:hy1, hx0:hx1], _as_float(alpha[hy0:hy1, hx0:hx1]))
-        out[y0:y1, x0:x1][soft] = f[y0 - hy0 : y1 - hy0, x0 - hx0 : x1 - hx0][soft]
-    return out
-
-
-def _as_float(alpha: np.ndarray) -> np.ndarray:
-    if alpha.dtype == np.uint8:
-        return alpha.astype(np.float32) * (1.0 / 255.0)
-    return alpha
-
-
-def _blocks(h: int, w: int, size: int):
-    for y0 in range(0, h, size):
-        for x0 in range(0, w, size):
-            yield y0, min(h, y0 + size), x0, min(w, x0 + size)
-
-
-def _blur_fusion(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    img = rgb.astype(np.float32) * (1.0 / 255.0)
-    a = np.clip(alpha.astype(np.float32), 0.0, 1.0)[..., None]
-    f, b = img, img
-    for r in _FG_RADII:
-        f, b = _fb_step(img, f, b, a, r)
-    return np.clip(f * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-def _fb_step(img, f, b, a, r: int):
-    blur_a = cv2.blur(a, (r, r))[..., None]
-    blur_f = cv2.blur(f * a, (r, r)) / (blur_a + 1e-5)
-    blur_b = cv2.blur(b * (1.0 - a), (r, r)) / ((1.0 - blur_a) + 1e-5)
-    f = blur_f + a * (img - a * blur_f - (1.0 - a) * blur_b)
-    return np.clip(f, 0.0, 1.0), blur_b
 
 
 def _strips(h: int, w: int):

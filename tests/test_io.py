@@ -8,6 +8,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageCms
@@ -215,6 +216,37 @@ def test_arrays():
         read_image(np.zeros((4, 5, 3), np.float64))
 
 
+
+def test_jpeg_fast_path_matches_pil(tmp_path, monkeypatch):
+    """Upright RGB JPEGs are decoded by OpenCV: the pixels must be PIL's, for every chroma
+    subsampling and progressive files, and the ICC profile must still come through."""
+    calls = []
+    decode = cv2.imdecode
+    monkeypatch.setattr(cv2, "imdecode", lambda *a: calls.append(1) or decode(*a))
+    arr = cv2.GaussianBlur(np.random.default_rng(6).integers(0, 256, (61, 83, 3), np.uint8),
+                           (0, 0), 1.5)
+    icc = srgb_profile()
+    for i, kw in enumerate((dict(subsampling=0), dict(subsampling=2), dict(progressive=True))):
+        path = _save(Image.fromarray(arr), tmp_path / f"{i}.jpg", quality=90, icc_profile=icc, **kw)
+        with Image.open(path) as img:
+            expected = np.asarray(img.convert("RGB"))
+        loaded = read_image(path)
+        assert np.array_equal(loaded.rgb, expected) and loaded.icc_profile == icc
+        assert np.array_equal(read_image(path.read_bytes()).rgb, expected)
+        assert loaded.rgb.flags.c_contiguous and loaded.path == str(path)
+    assert len(calls) == 6  # the fast path really ran
+
+
+def test_jpeg_with_data_after_the_end_marker_still_reads(tmp_path):
+    arr = np.full((20, 30, 3), 90, np.uint8)
+    path = _save(Image.fromarray(arr), tmp_path / "a.jpg")
+    path.write_bytes(path.read_bytes() + b"trailing junk some cameras append")
+    assert np.abs(read_image(path).rgb.astype(int) - 90).max() <= 2  # PIL's path reads it
+    path.write_bytes(path.read_bytes()[:-40])  # and a truncated file is never half-grey
+    with pytest.raises(ImageError, match="truncated"):
+        read_image(path)
+
+
 # ---- bad files -----------------------------------------------------------------------------
 
 def test_truncated_jpeg_and_png(tmp_path):
@@ -312,6 +344,39 @@ def test_encode_rgba_and_grey_png_exact():
         encode_image(rgba, "jpg")
     with pytest.raises(ValueError, match="format"):
         encode_image(grey, "gif")
+
+
+
+def test_png_icc_chunk_is_valid_for_libpng_too():
+    """The iCCP chunk is spliced in by hand: PIL and libpng (via OpenCV) must both accept it,
+    with the exact pixels, for RGB, RGBA and grey."""
+    icc = srgb_profile()
+    rng = np.random.default_rng(7)
+    for shape in ((13, 21, 3), (13, 21, 4), (13, 21)):
+        arr = rng.integers(0, 256, shape, np.uint8)
+        data = encode_image(arr, "png", icc_profile=icc, png_compression=6)
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()  # checks every chunk's CRC
+        with Image.open(io.BytesIO(data)) as img:
+            assert img.info.get("icc_profile") == icc and np.array_equal(np.asarray(img), arr)
+        back = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if arr.ndim == 3:
+            code = cv2.COLOR_BGR2RGB if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+            back = cv2.cvtColor(back, code)
+        assert np.array_equal(back, arr)
+        assert data.index(b"iCCP") < data.index(b"IDAT")
+    assert b"iCCP" not in encode_image(arr, "png")
+
+
+
+@pytest.mark.parametrize("fmt", ["png", "webp"])
+def test_encode_bgr_input_gives_the_same_image(fmt):
+    rgba = np.random.default_rng(8).integers(0, 256, (9, 11, 4), dtype=np.uint8)
+    rgba[..., 3] = 255  # lossless WebP may drop the colour of invisible pixels
+    for arr in (rgba, rgba[..., :3]):
+        bgr = arr[..., [2, 1, 0, 3][: arr.shape[2]]]
+        with Image.open(io.BytesIO(encode_image(bgr, fmt, lossless=True, bgr=True))) as img:
+            assert np.array_equal(np.asarray(img.convert("RGBA"))[..., : arr.shape[2]], arr)
 
 
 def test_write_atomic(tmp_path):

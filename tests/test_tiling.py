@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import tracemalloc
 
+import cv2
 import numpy as np
 import pytest
 
 from bgremove.api import backend_predictor
 from bgremove.errors import ConfigError
-from bgremove.preprocess import pad_to_multiple, unpad
+from bgremove.preprocess import pad_to_multiple, resize_image, unpad
 from bgremove.tiling import (
     TileConfig,
     blend_window,
     predict_mask,
     predict_tiled,
+    shrink,
     tile_grid,
     uncertainty_band,
     working_size,
@@ -143,12 +145,17 @@ def test_large_image_global_plus_tiles(make_backend, scene, h, w):
     assert _iou(mask, truth) >= _iou(lowres, truth)
 
 
+# The tile-selection and gating tests need a deep zoom (many tiles, each seeing little of the
+# image), which the default 2x refinement no longer reaches at these sizes.
+_ZOOM4 = TileConfig(max_scale=4.0)
+
+
 def test_tiles_away_from_edges_are_skipped(make_backend):
     backend = make_backend(input_size=64, multiple=8)
     rgb = np.full((1024, 1024, 3), 250, np.uint8)
     rgb[400:600, 400:600] = (20, 20, 200)
-    mask = predict_mask(backend_predictor(backend), rgb, 64, 8)
-    wh, ww = working_size(1024, 1024, 64, TileConfig())
+    mask = predict_mask(backend_predictor(backend), rgb, 64, 8, _ZOOM4)
+    wh, ww = working_size(1024, 1024, 64, _ZOOM4)
     n_tiles = sum(s[0] for s in backend.shapes[1:])
     assert n_tiles < len(tile_grid(wh, ww, 64, 0.25, 8))
     assert mask[500, 500] > 0.99 and mask[50, 50] < 0.01 and mask[500, 100] < 0.01
@@ -186,9 +193,44 @@ def test_memory_stays_bounded(make_backend):
     assert peak < 2.5 * plane, peak / plane
 
 
+@pytest.mark.parametrize("h,w,calls", [(1200, 1600, 1), (300, 400, 1), (3000, 4000, 7)])
+def test_model_calls_for_catalog_sizes(make_backend, h, w, calls):
+    """Up to max_upsample x the input (a 1600x1200 photo is 5x a 320 input) the global pass is
+    the whole cost; a 4000x3000 photo is refined once, at 2x (739x554): 3 x 2 tiles."""
+    backend = make_backend(input_size=320, multiple=32)
+    rgb = np.full((h, w, 3), 250, np.uint8)
+    rgb[h // 5 : h - h // 5, w // 4 : w - w // 4] = (200, 40, 40)  # edges in every 2x tile
+    mask = predict_mask(backend_predictor(backend, batch_size=1), rgb, 320, 32)
+    assert mask.shape == (h, w) and len(backend.shapes) == calls
+    assert mask[h // 2, w // 2] > 0.99 and mask[5, 5] < 0.01
+    if max(h, w) > 1.5 * 320:  # above `threshold`, max_upsample=1 restores refinement
+        predict_mask(backend_predictor(backend), rgb, 320, 32, TileConfig(max_upsample=1))
+        assert len(backend.shapes) > calls + 1
+
+
+def test_shrink_close_to_a_direct_area_resize():
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (1200, 1600, 3), np.uint8), (0, 0), 3)
+    img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)  # texture at full contrast
+    for h, w in ((240, 320), (97, 131), (600, 800), (1200, 1600), (1300, 1700)):
+        fast = shrink(img, h, w)
+        assert fast.shape == (h, w, 3)
+        diff = np.abs(fast.astype(int) - resize_image(img, h, w))
+        assert diff.mean() < 1.0 and np.percentile(diff, 99) <= 4
+
+
+def test_working_size_keeps_panoramas_tall_enough():
+    cfg = TileConfig()  # 2x: at most (2 x 320)^2 pixels
+    assert working_size(1200, 1600, 320, cfg) == (554, 739)
+    assert working_size(300, 7000, 320, cfg) == (300, 7000)  # too low to shrink at all
+    h, w = working_size(3000, 60000, 320, cfg)
+    assert h == 320 and w == 6400  # full-height tiles
+    assert working_size(100, 10**6, 320, cfg)[0] < 100  # but at most 16x the area
+
+
 def test_tile_config_validation():
     for bad in (dict(overlap=0.95), dict(overlap=-0.1), dict(tile_size=8), dict(threshold=0.5),
-                dict(band=0.0)):
+                dict(band=0.0), dict(max_upsample=0.5), dict(max_scale=0.9)):
         with pytest.raises(ConfigError):
             TileConfig(**bad)
 
@@ -218,7 +260,7 @@ def test_tiles_that_disagree_with_the_global_mask_are_rejected(make_backend):
     truth[60:540, 80:720] = 1.0
     backend = _ContextHungry(make_backend(input_size=64, multiple=8))
     predict = backend_predictor(backend)
-    gated = predict_mask(predict, rgb, 64, 8)
-    ungated = predict_mask(predict, rgb, 64, 8, TileConfig(gate=(10.0, 11.0)))
+    gated = predict_mask(predict, rgb, 64, 8, _ZOOM4)
+    ungated = predict_mask(predict, rgb, 64, 8, TileConfig(max_scale=4.0, gate=(10.0, 11.0)))
     assert _iou(ungated, truth) < 0.95  # the failure the gate exists for really happens here
     assert _iou(gated, truth) > 0.97
