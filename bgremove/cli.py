@@ -27,8 +27,9 @@ def _fail(exc: BgRemoveError) -> typer.Exit:
 
 @app.command()
 def run(
-    in_dir: Path = typer.Argument(..., help="Folder of images (searched recursively)."),
-    out_dir: Path = typer.Argument(..., help="Where outputs go (the input tree is mirrored)."),
+    # str, not Path: a URL (s3://bucket/photos) must keep its "//".
+    in_dir: str = typer.Argument(..., help="Folder or URL of images (searched recursively)."),
+    out_dir: str = typer.Argument(..., help="Where outputs go (the input tree is mirrored)."),
     cutout: bool = typer.Option(True, "--cutout/--no-cutout", help="RGBA cutout <stem>.png."),
     fmt: str = typer.Option("png", "--format", help="Cutout format: png or webp (lossless)."),
     mask: bool = typer.Option(False, "--mask", help="Also write <stem>.mask.png."),
@@ -57,6 +58,12 @@ def run(
     report: Path | None = typer.Option(None, help="JSONL report, one line per image."),
     progress: str = typer.Option("auto", help="auto, bar, log or quiet."),
     log_interval: float = typer.Option(30.0, help="Seconds between log lines (log mode)."),
+    backend: str = typer.Option(
+        "local", help="local (this machine) or ray (a Ray cluster; needs the ray extra)."
+    ),
+    address: str | None = typer.Option(
+        None, help="Ray cluster to join (auto, ray://head:10001); default $RAY_ADDRESS or local."
+    ),
 ) -> None:
     """Remove the background of every image under IN_DIR; write the outputs to OUT_DIR.
 
@@ -77,7 +84,8 @@ def run(
             in_dir, out_dir, output=output, weights=str(weights) if weights else None,
             preset=preset, tta=tta, device=device, workers=workers, threads=threads,
             batch_size=batch_size, max_pixels=max_pixels, force=force, fail_fast=fail_fast,
-            report=report, progress=progress, log_interval=log_interval,
+            report=report, progress=progress, log_interval=log_interval, backend=backend,
+            address=address,
         )
         summary = run_folder(options)
     except BgRemoveError as exc:

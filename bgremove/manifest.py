@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 MANIFEST_NAME = ".bgremove-manifest.sqlite"
@@ -51,9 +52,12 @@ def file_digest(path: Path, chunk: int = 1 << 20) -> str:
 class Manifest:
     """The manifest of one OUT_DIR. Use as a context manager; `close` commits."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, exists: Callable[[str], bool] | None = None) -> None:
+        """`out_dir`: where the database lives (OUT, or a URL OUT's local state folder).
+        `exists(rel_output)`: whether an output is still there (default: a file in out_dir)."""
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / MANIFEST_NAME
+        self._exists = exists or (lambda rel: os.path.exists(self.out_dir / rel))
         self.warning: str | None = None
         try:
             self._db = self._open()
@@ -90,7 +94,7 @@ class Manifest:
             return False
         if json.loads(row[3]) != outputs:
             return False
-        return all(os.path.exists(self.out_dir / o) for o in outputs)
+        return all(self._exists(o) for o in outputs)
 
     def record(self, rel: str, size: int, mtime_ns: int, key: str, outputs: list[str]) -> None:
         """Note that every output of `rel` was written; committed in batches (see flush)."""

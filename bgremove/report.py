@@ -39,6 +39,11 @@ class ImageResult:
     flags: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # relative to OUT_DIR
 
+    @classmethod
+    def from_json(cls, text: str) -> ImageResult:
+        """The inverse of `to_json` (results cross process and machine boundaries as JSON)."""
+        return cls(**json.loads(text))
+
     def to_json(self) -> str:
         text = json.dumps(asdict(self), ensure_ascii=False)
         try:

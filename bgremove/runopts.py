@@ -14,8 +14,10 @@ from typing import Any
 
 from bgremove.compose import OutputOptions
 from bgremove.errors import ConfigError
+from bgremove.storage import Location, as_location, check_urls, is_url
 
 DEVICES = ("auto", "cpu", "cuda")
+BACKENDS = ("local", "ray")
 PROGRESS_MODES = ("auto", "bar", "log", "quiet")
 
 
@@ -41,10 +43,14 @@ class RunOptions:
     progress: "auto" (a bar on a terminal, periodic log lines otherwise), "bar", "log", "quiet".
     backend_factory: a picklable top-level callable returning a Backend; replaces `weights`
         (tests and embedding applications). Its qualified name enters the manifest key.
+    backend: where the images are processed: "local" (this machine's processes or GPU) or
+        "ray" (a Ray cluster, bgremove/raybackend.py; needs the `ray` extra).
+    address: the Ray cluster to join ("auto", "ray://host:10001"; None: $RAY_ADDRESS or a new
+        local Ray instance). Only with backend="ray".
     """
 
-    in_dir: Path
-    out_dir: Path
+    in_dir: Path | str  # a str only for URLs (storage.py): s3://bucket/photos
+    out_dir: Path | str
     output: OutputOptions = field(default_factory=OutputOptions)
     weights: str | None = None
     preset: str | None = None
@@ -60,12 +66,14 @@ class RunOptions:
     progress: str = "auto"
     log_interval: float = 30.0
     backend_factory: Callable[[], Any] | None = None
+    backend: str = "local"
+    address: str | None = None
     # Test hook: behave as if interrupted once this many images were processed.
     _stop_after: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.in_dir = Path(self.in_dir)
-        self.out_dir = Path(self.out_dir)
+        self.in_dir = as_location(self.in_dir)
+        self.out_dir = as_location(self.out_dir)
         if self.report is not None:
             self.report = Path(self.report)
 
@@ -81,6 +89,10 @@ class RunOptions:
                 raise ConfigError(f"{name} must be at least 1, not {value}")
         if self.backend_factory is not None and not callable(self.backend_factory):
             raise ConfigError("backend_factory must be callable")
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
+        if self.address is not None and self.backend != "ray":
+            raise ConfigError("--address is for --backend ray (the Ray cluster to join)")
 
     def n_workers(self) -> int:
         return self.workers if self.workers is not None else cpu_cores()
@@ -95,12 +107,14 @@ def _is_within(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
-def check_paths(options: RunOptions) -> tuple[Path, Path]:
+def check_paths(options: RunOptions) -> tuple[Location, Location]:
     """Resolve IN and OUT (following symlinks) and refuse layouts that could write into IN.
 
     OUT inside IN is refused, and so is IN inside OUT: the mirrored tree of IN=/d/a, OUT=/d would
-    put the outputs of /d/a/a/x.jpg into /d/a/x.png, inside IN.
+    put the outputs of /d/a/a/x.jpg into /d/a/x.png, inside IN. URLs: storage.check_urls.
     """
+    if is_url(options.in_dir) or is_url(options.out_dir):
+        return _check_urls(options)
     in_dir = options.in_dir.expanduser().resolve()
     out_dir = options.out_dir.expanduser().resolve()
     if not in_dir.is_dir():
@@ -122,3 +136,15 @@ def check_paths(options: RunOptions) -> tuple[Path, Path]:
         if _is_within(report, in_dir):
             raise ConfigError(f"report {report} would be written inside the input folder")
     return in_dir, out_dir
+
+
+def _check_urls(options: RunOptions) -> tuple[Location, Location]:
+    locs = [loc if is_url(loc) else Path(loc).expanduser().resolve()
+            for loc in (options.in_dir, options.out_dir)]
+    if not is_url(locs[0]) and not Path(locs[0]).is_dir():
+        raise ConfigError(f"input folder not found: {options.in_dir}")
+    check_urls(locs[0], locs[1])
+    if options.report is not None and not is_url(locs[0]):
+        if _is_within(options.report.expanduser().resolve(), Path(locs[0])):
+            raise ConfigError(f"report {options.report} would be written inside the input folder")
+    return locs[0], locs[1]

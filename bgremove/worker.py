@@ -6,7 +6,6 @@ options that built it; only the small Task and ImageResult records cross process
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from collections.abc import Callable
@@ -92,10 +91,12 @@ def worker_init() -> None:
 
 def _read(config: WorkerConfig, path: str) -> Any:
     from bgremove.io import read_image
+    from bgremove.storage import read_source  # a URL's bytes; a local path as it is
 
+    source = read_source(path)
     if config.max_pixels is not None:
-        return read_image(path, max_pixels=config.max_pixels)
-    return read_image(path)
+        return read_image(source, max_pixels=config.max_pixels)
+    return read_image(source)
 
 
 def process_one(config: WorkerConfig, task: Task) -> ImageResult:
@@ -126,13 +127,12 @@ def failed_result(task: Task, exc: BaseException, start: float) -> ImageResult:
 def write_outputs(config: WorkerConfig, task: Task, image: Any, alpha: np.ndarray,
                   start: float) -> ImageResult:
     """Render every requested output and write each atomically; then report success."""
-    from bgremove.io import write_atomic
+    from bgremove.storage import write_output  # local: makedirs + io.write_atomic
 
     coverage, flags = mask_quality(alpha)
     data = render_outputs(image.rgb, alpha, config.output, icc_profile=image.icc_profile)
     for kind, path in task.outputs.items():
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        write_atomic(path, data[kind])
+        write_output(path, data[kind])
     return ImageResult(task.rel, "ok", ms=_ms(start), coverage=coverage, flags=flags,
                        outputs=task.rel_outputs)
 

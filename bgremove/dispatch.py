@@ -1,0 +1,50 @@
+"""The contract between the driver of `bgremove run` (pipeline.py) and its backends.
+
+The driver walks IN_DIR, filters by the manifest and hands the images still to do, as a lazy
+iterator of Tasks, to one backend's `dispatch(driver, tasks)`: localbackend.py (loky processes or
+the GPU batcher) or raybackend.py (a Ray cluster). A backend only moves work and results: every
+result goes back through `driver.finish`, which alone records the manifest row, the report line,
+progress and the summary, so both backends behave the same way by construction.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+from bgremove.report import ImageResult
+from bgremove.runopts import RunOptions
+from bgremove.worker import Task
+
+
+class Driver(Protocol):
+    """What a backend may use of the running job."""
+
+    options: RunOptions
+    stop_message: str  # logged once when a stop is asked for; says what happens to the rest
+
+    def finish(self, task: Task | None, result: ImageResult) -> None:
+        """Record one image's result (call from the driver's thread only)."""
+
+    def should_stop(self) -> bool:
+        """True once a signal, --fail-fast or a test hook asked the run to stop."""
+
+    def log(self, text: str) -> None:
+        """A line for the user (through the progress bar when there is one)."""
+
+
+class Dispatch(Protocol):
+    def __call__(self, driver: Driver, tasks: Iterator[Task]) -> None: ...
+
+
+def remove_partial(tasks: Iterable[Task]) -> None:
+    """Delete the temporary files of writes cut short by killing workers (write_atomic's
+    `.<name>.*.tmp`); the outputs themselves are either complete or absent."""
+    for task in tasks:
+        for path in task.outputs.values():
+            folder, name = os.path.split(path)
+            for tmp in Path(folder).glob(f".{glob.escape(name)}.*.tmp"):
+                tmp.unlink(missing_ok=True)
