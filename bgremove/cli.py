@@ -141,6 +141,7 @@ def evaluate(
     limit: int | None = typer.Option(None, help="Evaluate at most N images per folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int | None = typer.Option(None, help="Inference threads (default: all cores)."),
 ) -> None:
     """IoU, F1, MAE, boundary F and more of a model on labelled folders."""
     import json
@@ -149,7 +150,7 @@ def evaluate(
     from bgremove.evaluate import evaluate_dirs, format_table
 
     try:
-        remover = Remover(weights, device=device, tta=tta, preset=preset)
+        remover = Remover(weights, device=device, threads=threads, tta=tta, preset=preset)
         results = evaluate_dirs(remover.mask, dirs, limit=limit, progress=not as_json)
     except BgRemoveError as exc:
         raise _fail(exc) from exc
