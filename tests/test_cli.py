@@ -1,0 +1,112 @@
+"""The `bgremove` command through typer's CliRunner, with a tiny real ONNX model: the options
+reach the library, and errors become the documented exit codes."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+
+from tiny_model import make_tiny_onnx  # noqa: E402
+
+from bgremove.cli import app  # noqa: E402
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return str(make_tiny_onnx(tmp_path_factory.mktemp("cli"))[1])
+
+
+def _photos(folder, n=3):
+    rng = np.random.default_rng(0)
+    (folder / "sub").mkdir(parents=True)
+    for i in range(n):
+        img = np.full((90, 120, 3), 255, np.uint8)
+        img[20:70, 30 + i * 5 : 90] = rng.integers(0, 120, 3)
+        Image.fromarray(img).save(folder / "sub" / f"p{i}.jpg")
+    return folder
+
+
+def _run(*args):
+    return runner.invoke(app, ["run", *map(str, args), "--progress", "quiet"])
+
+
+def test_run_writes_every_requested_output(tmp_path, weights):
+    src, out = _photos(tmp_path / "in"), tmp_path / "out"
+    res = _run(src, out, "--weights", weights, "--mask", "--bg-color", "#FFFFFF",
+               "--format", "webp", "--crop", "--margin", "5%", "--report", tmp_path / "r.jsonl",
+               "--workers", "1", "--png-compression", "3")
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in (out / "sub").iterdir())
+    assert names == sorted(f"p{i}{ext}" for i in range(3) for ext in (".webp", ".mask.png", ".jpg"))
+    lines = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert {x["status"] for x in lines} == {"ok"} and len(lines) == 3
+
+
+def test_rerun_skips_and_force_redoes(tmp_path, weights):
+    src, out = _photos(tmp_path / "in"), tmp_path / "out"
+    assert _run(src, out, "--weights", weights, "--workers", "1").exit_code == 0
+    report = tmp_path / "r.jsonl"
+    assert _run(src, out, "--weights", weights, "--report", report).exit_code == 0
+    assert {json.loads(x)["status"] for x in report.read_text().splitlines()} == {"skipped"}
+    assert _run(src, out, "--weights", weights, "--force", "--report", report).exit_code == 0
+    assert {json.loads(x)["status"] for x in report.read_text().splitlines()} == {"ok"}
+
+
+def test_bad_file_gives_exit_1_and_good_images_are_written(tmp_path, weights):
+    src, out = _photos(tmp_path / "in"), tmp_path / "out"
+    (src / "broken.jpg").write_bytes(b"")
+    res = _run(src, out, "--weights", weights, "--workers", "1")
+    assert res.exit_code == 1
+    assert len(list((out / "sub").glob("*.png"))) == 3
+
+
+@pytest.mark.parametrize("args", [
+    ["--device", "tpu"],
+    ["--weights", "/no/such/file.onnx"],
+    ["--format", "gif"],
+    ["--margin", "wide"],
+])
+def test_configuration_errors_give_exit_2(tmp_path, weights, args):
+    src = _photos(tmp_path / "in")
+    res = _run(src, tmp_path / "out", "--weights", weights, *args)
+    assert res.exit_code == 2, res.output
+
+
+def test_output_inside_input_gives_exit_2_and_writes_nothing(tmp_path, weights):
+    src = _photos(tmp_path / "in")
+    res = _run(src, src / "out", "--weights", weights)
+    assert res.exit_code == 2
+    assert not (src / "out").exists()
+
+
+def test_export_and_eval_commands(tmp_path):
+    from tiny_model import make_tiny_checkpoint
+
+    pth = make_tiny_checkpoint(tmp_path / "m.pth")
+    res = runner.invoke(app, ["export", str(pth), str(tmp_path / "m.onnx")])
+    assert res.exit_code == 0 and "max |onnx - torch|" in res.output
+    data = tmp_path / "set"
+    (data / "images").mkdir(parents=True)
+    (data / "masks").mkdir()
+    img = np.zeros((64, 64, 3), np.uint8)
+    img[16:48, 16:48] = 200
+    Image.fromarray(img).save(data / "images" / "a.png")
+    Image.fromarray((img[..., 0] > 0).astype(np.uint8) * 255).save(data / "masks" / "a.png")
+    res = runner.invoke(app, ["eval", str(data), "--weights", str(tmp_path / "m.onnx"), "--json"])
+    assert res.exit_code == 0, res.output
+    scores = json.loads(res.output)["set"]
+    assert scores["n"] == 1 and 0.0 <= scores["iou"] <= 1.0
+
+
+def test_int8_export_without_calibration_is_a_usage_error(tmp_path):
+    from tiny_model import make_tiny_checkpoint
+
+    pth = make_tiny_checkpoint(tmp_path / "m.pth")
+    res = runner.invoke(app, ["export", str(pth), str(tmp_path / "m.onnx"), "--int8"])
+    assert res.exit_code == 2
