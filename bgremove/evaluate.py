@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bgremove.discover import is_image_name
 from bgremove.errors import ConfigError, ImageError
 from bgremove.metrics import HIGHER_IS_BETTER, METRICS, MetricAccumulator, mean_over_sets
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 
 PredictMask = Callable[[np.ndarray], np.ndarray]
 
@@ -29,7 +28,7 @@ def find_pairs(directory: str | Path) -> list[tuple[Path, Path]]:
     pairs = []
     for image in sorted(images_dir.iterdir()):
         mask = masks_dir / f"{image.stem}.png"
-        if image.suffix.lower() in IMAGE_SUFFIXES and mask.is_file():
+        if is_image_name(image.name) and mask.is_file():
             pairs.append((image, mask))
     return pairs
 

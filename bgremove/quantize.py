@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bgremove.discover import is_image_name
 from bgremove.errors import ConfigError
 from bgremove.preprocess import Preprocessing, normalise, resize_image, sigmoid
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class QuantReport:
 
 def calibration_images(folder: str | Path, limit: int) -> list[Path]:
     folder = Path(folder)
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in folder.rglob("*") if is_image_name(p.name))
     if not files:
         raise ConfigError(f"no calibration images found in {folder}")
     step = max(1, len(files) // limit)  # spread the sample over the whole folder

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from bgremove.evaluate import IMAGE_SUFFIXES, find_pairs
+from bgremove.discover import is_image_name
+from bgremove.evaluate import find_pairs
 from train.augment import Compose
 from train.copypaste import CopyPaste, Item
 from train.loss import boundary_weights
@@ -68,7 +69,7 @@ def cached_dir(directory: Path, cache_root: str | Path | None) -> Path:
 
 
 def plain_images(directory: Path) -> list[Item]:
-    return [(p, None) for p in sorted(directory.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    return [(p, None) for p in sorted(directory.iterdir()) if is_image_name(p.name)]
 
 
 def folder_items(directory: Path) -> list[Item]:

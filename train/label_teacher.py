@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
+from bgremove.discover import is_image_name
 from bgremove.io import encode_image, write_atomic
 
-SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 MIN_COVERAGE = 0.01  # below: the teacher found nothing
 MAX_COVERAGE = 0.97  # above: the teacher kept the whole frame (scenes, textures)
 MAX_UNDECIDED = 0.25  # share of the object's pixels the teacher is unsure about (soft U2-Net edges count)
@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--preset", default=None, help="default: from the file name")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
-    files = sorted(p for p in args.input.iterdir() if p.suffix.lower() in SUFFIXES)
+    files = sorted(p for p in args.input.iterdir() if is_image_name(p.name))
     # Resumable: photos labelled by an earlier (interrupted) run are not labelled again.
     rejected_file = args.output / "rejected.tsv"
     seen = {line.split("\t")[0] for line in rejected_file.read_text().splitlines()} \
