@@ -71,7 +71,7 @@ class Remover:
         tta: bool = False,
         tile_size: int | None = None,
         tile_overlap: float = 0.25,
-        tile_threshold: float = 1.5,
+        tile_threshold: float | None = None,
         preset: str | None = None,
         backend: Backend | None = None,
         max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -79,9 +79,10 @@ class Remover:
         tta_scales: Sequence[float] = DEFAULT_SCALES,
         tiles: TileConfig | None = None,
     ) -> None:
+        # Only what the caller set overrides TileConfig's measured defaults (kept in one place).
+        given = {"threshold": tile_threshold} if tile_threshold is not None else {}
         self.tiles = tiles or TileConfig(
-            tile_size=tile_size, overlap=tile_overlap, threshold=tile_threshold,
-            batch_size=batch_size,
+            tile_size=tile_size, overlap=tile_overlap, batch_size=batch_size, **given
         )
         if backend is None:
             from bgremove.backends import load_backend  # loads torch/onnxruntime: only on use

@@ -1,6 +1,6 @@
 """Full-resolution masks from a model trained at a few hundred pixels.
 
-Images up to `max_upsample` (and `threshold`) x the input size, which by default includes a
+Images up to `threshold` x the input size, which by default includes a
 1600x1200 catalog photo: one pass at the model's input size, the mask upsampled bilinearly.
 
 Larger images: a global pass at the input size decides what is object; tiled passes at higher
@@ -50,18 +50,17 @@ class TileConfig:
         trained at.
     overlap: fraction of a tile shared with its neighbour. 0.25 leaves a blend zone wide enough
         to hide border effects (a CNN's outer ~16 px see padding) for ~1.8x the tiles of none.
-    threshold: refine only when the long side exceeds threshold x input size. 1.5: below that
-        the upsampled global mask is within a pixel or two of what tiles would give.
-    max_upsample: and only when it exceeds max_upsample x input size: up to there the global
-        mask is upsampled on its own, as rembg does at any size. Refining is what makes an image
+    threshold: refine only when the long side exceeds threshold x input size; up to there the
+        global mask is upsampled on its own, as rembg does at any size. Refining is what makes an image
         expensive: at 2x it costs up to 6 model calls where the global pass costs one (a
         1600x1200 catalog photo, 5x a 320 input, went from ~30 calls at the former 1.5 / 4x
         defaults to 1). Measured with U2-Net-p on catalog-size photos (DAVIS/CCP frames upscaled to
         1600x1200 and 4000x3000), refining did not improve IoU or boundary error; at native
         resolution (854x480, 550x830, which 6 no longer refines either) one level cut the mean
         boundary error by ~5% for IoU +0.003. 6: a 4000x3000 photo (12.5x) is still refined, to
-        about the resolution a 1600x1200 one gets from its global pass. 1.0 leaves only
-        `threshold` (with max_scale=4: the former behaviour).
+        about the resolution a 1600x1200 one gets from its global pass. 1.5 with max_scale=4 is
+        the former behaviour (below 1.5x the upsampled global mask is within a pixel or two of
+        what tiles give).
     max_side, max_scale: the working resolution has at most side**2 pixels, side =
         min(max_side, max_scale x input size) (an area cap, so panoramas keep their height).
         2x: one refinement level, at most 6 tiles for a 4:3 photo (4x: two levels, ~30, and on
@@ -79,8 +78,7 @@ class TileConfig:
 
     tile_size: int | None = None
     overlap: float = 0.25
-    threshold: float = 1.5
-    max_upsample: float = 6.0
+    threshold: float = 6.0
     max_side: int = 2048
     max_scale: float = 2.0
     band: float = 0.02
@@ -92,8 +90,8 @@ class TileConfig:
             raise ConfigError(f"tile overlap must be a fraction in [0, 0.9): {self.overlap}")
         if self.tile_size is not None and self.tile_size < 32:
             raise ConfigError(f"tile size must be at least 32 pixels: {self.tile_size}")
-        if min(self.threshold, self.max_upsample, self.max_scale) < 1.0:
-            raise ConfigError("tile threshold, max_upsample and max_scale must be >= 1")
+        if min(self.threshold, self.max_scale) < 1.0:
+            raise ConfigError("tile threshold and max_scale must be >= 1")
         if self.band <= 0 or self.batch_size < 1:
             raise ConfigError("tile band and batch size must be > 0")
 
@@ -132,7 +130,7 @@ def predict_mask(
 def _refine(predict, rgb, g, input_size, multiple, cfg: TileConfig, tforms) -> np.ndarray:
     h, w = rgb.shape[:2]
     wh, ww = working_size(h, w, input_size, cfg)
-    if max(h, w) <= max(cfg.threshold, cfg.max_upsample) * input_size or max(wh, ww) <= input_size:
+    if max(h, w) <= cfg.threshold * input_size or max(wh, ww) <= input_size:
         return _clip01(resize_mask(g, h, w))
     tile = _round_up(cfg.tile_size or input_size, multiple)
     cur = g

@@ -195,7 +195,7 @@ def test_memory_stays_bounded(make_backend):
 
 @pytest.mark.parametrize("h,w,calls", [(1200, 1600, 1), (300, 400, 1), (3000, 4000, 7)])
 def test_model_calls_for_catalog_sizes(make_backend, h, w, calls):
-    """Up to max_upsample x the input (a 1600x1200 photo is 5x a 320 input) the global pass is
+    """Up to `threshold` x the input (a 1600x1200 photo is 5x a 320 input) the global pass is
     the whole cost; a 4000x3000 photo is refined once, at 2x (739x554): 3 x 2 tiles."""
     backend = make_backend(input_size=320, multiple=32)
     rgb = np.full((h, w, 3), 250, np.uint8)
@@ -203,8 +203,8 @@ def test_model_calls_for_catalog_sizes(make_backend, h, w, calls):
     mask = predict_mask(backend_predictor(backend, batch_size=1), rgb, 320, 32)
     assert mask.shape == (h, w) and len(backend.shapes) == calls
     assert mask[h // 2, w // 2] > 0.99 and mask[5, 5] < 0.01
-    if max(h, w) > 1.5 * 320:  # above `threshold`, max_upsample=1 restores refinement
-        predict_mask(backend_predictor(backend), rgb, 320, 32, TileConfig(max_upsample=1))
+    if max(h, w) > 1.5 * 320:  # threshold=1.5 restores refinement
+        predict_mask(backend_predictor(backend), rgb, 320, 32, TileConfig(threshold=1.5))
         assert len(backend.shapes) > calls + 1
 
 
@@ -230,7 +230,7 @@ def test_working_size_keeps_panoramas_tall_enough():
 
 def test_tile_config_validation():
     for bad in (dict(overlap=0.95), dict(overlap=-0.1), dict(tile_size=8), dict(threshold=0.5),
-                dict(band=0.0), dict(max_upsample=0.5), dict(max_scale=0.9)):
+                dict(band=0.0), dict(max_scale=0.9)):
         with pytest.raises(ConfigError):
             TileConfig(**bad)
 
