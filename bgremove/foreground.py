@@ -159,8 +159,10 @@ def _write_soft(f: np.ndarray, a8: np.ndarray, blocks: np.ndarray, halo: int, ou
     """Write each block's inside into `out`, at its soft pixels only: `out` may differ from
     rgb elsewhere (a cutout's colour is zeroed where alpha is 0)."""
     inner = slice(halo, halo + _BLOCK)
-    f, a8 = f[:, inner, inner], a8[:, inner, inner]
-    soft = (a8 > 0) & (a8 < 255)
+    # Contiguous stacks of the blocks' insides, so OpenCV's masked copy can take them.
+    f = np.ascontiguousarray(f[:, inner, inner])
+    soft = cv2.inRange(np.ascontiguousarray(a8[:, inner, inner]).reshape(-1, _BLOCK), 1, 254)
+    soft = soft.reshape(-1, _BLOCK, _BLOCK)
     h, w = out.shape[:2]
     by, bx = blocks[:, 0], blocks[:, 1]
     whole = ((by + 1) * _BLOCK <= h) & ((bx + 1) * _BLOCK <= w)
@@ -169,12 +171,16 @@ def _write_soft(f: np.ndarray, a8: np.ndarray, blocks: np.ndarray, halo: int, ou
         view = np.lib.stride_tricks.as_strided(
             out, (h // _BLOCK, w // _BLOCK, _BLOCK, _BLOCK, out.shape[2]),
             (_BLOCK * st[0], _BLOCK * st[1]) + st)
-        idx = (by[whole], bx[whole])
-        view[idx] = np.where(soft[whole][..., None], f[whole], view[idx])
+        fw, sw, idx = f, soft, (by, bx)
+        if not whole.all():  # boolean indexing copies: only when some blocks are clipped
+            fw, sw, idx = f[whole], soft[whole], (by[whole], bx[whole])
+        cur = view[idx].reshape(-1, _BLOCK, out.shape[2])
+        cv2.copyTo(fw.reshape(cur.shape), sw.reshape(cur.shape[:2]), cur)
+        view[idx] = cur.reshape(-1, _BLOCK, _BLOCK, out.shape[2])
     for k in np.flatnonzero(~whole):  # the image's last row and column of blocks: clipped
         y0, x0 = by[k] * _BLOCK, bx[k] * _BLOCK
         dst = out[y0 : y0 + _BLOCK, x0 : x0 + _BLOCK]
-        m = soft[k, : dst.shape[0], : dst.shape[1]]
+        m = soft[k, : dst.shape[0], : dst.shape[1]] > 0
         dst[m] = f[k, : dst.shape[0], : dst.shape[1]][m]
 
 

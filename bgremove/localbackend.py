@@ -24,6 +24,7 @@ from joblib.externals.loky import BrokenProcessPool
 from bgremove.dispatch import Driver, remove_partial
 from bgremove.report import ImageResult
 from bgremove.runopts import RunOptions
+from bgremove.schedule import largest_first
 from bgremove.worker import Task, WorkerConfig, process_one, worker_init
 
 
@@ -47,6 +48,7 @@ def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> No
     from joblib.externals.loky import FIRST_COMPLETED, get_reusable_executor, wait
 
     n = driver.options.n_workers()
+    tasks = largest_first(tasks)
     executor, pending = None, {}
     try:
         while True:
