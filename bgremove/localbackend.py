@@ -3,8 +3,10 @@
 On CPU each worker process (loky, the executor joblib uses) keeps one model session for its life
 and does read -> mask -> render -> write atomically for one image per task, so decoding,
 inference and PNG encoding of different images overlap; only a small ImageResult comes back. At
-most 2 x workers tasks are in flight, so memory does not grow with the size of the folder. On
-CUDA one process batches images onto the GPU (gpubatch.py).
+most 2 x workers tasks are in flight, so memory does not grow with the size of the folder, and
+they are handed out largest first within a window (schedule.py), so a run does not end with one
+worker busy on a big photo while the others idle. On CUDA one process batches images onto the
+GPU (gpubatch.py).
 
 Stopping (pipeline.py's driver decides): dispatching stops and in-flight images finish; on a
 second signal the driver raises KeyboardInterrupt and the workers are killed at once.
