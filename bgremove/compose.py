@@ -17,6 +17,7 @@ from PIL import ImageColor
 from bgremove.encode import encode_image
 from bgremove.errors import ConfigError
 from bgremove.foreground import decontaminate
+from bgremove.png import fast_path as png_fast_path
 
 KINDS = ("cutout", "mask", "composite")
 _STRIP_PIXELS = 2_000_000  # rows per strip = this / width: ~24 MB per float32 RGB buffer
@@ -136,8 +137,9 @@ def render_outputs(
         out["mask"] = encode_image(a8, "png", png_compression=options.png_compression)
     if not (options.cutout or options.bg_color is not None):
         return out
-    # A PNG cutout is built in OpenCV's BGRA order, which spares its encoder a full-size copy.
-    bgr = options.cutout and options.cutout_format == "png"
+    # A PNG cutout that OpenCV will encode is built in its BGRA order: no full-size copy there.
+    bgr = options.cutout and options.cutout_format == "png" \
+        and not png_fast_path(options.png_compression)
     rgba = _rgba(rgb, a8, bgr)
     fg = rgba[..., 2::-1] if bgr else rgba[..., :3]  # views: decontamination writes in place
     if options.decontaminate:

@@ -205,3 +205,16 @@ def test_an_unreadable_image_is_skipped(data: Path, tmp_path: Path) -> None:
     ds = StreamDataset([Source("s", folder_items(tmp_path / "s"), 1.0)], build_augmenter(32), 0)
     out = ds[(0, 0, 0)]  # item 0 is broken: item 1 is used instead
     assert out["image"].shape == (3, 32, 32) and out["weight"].shape == (1, 32, 32)
+
+
+def test_each_donor_folder_is_its_own_weighted_composite_source(data: Path, tmp_path: Path) -> None:
+    from train.sets import build_sources
+
+    cfg = config(data, tmp_path, copypaste_donors=["shapes", "val:3"], copypaste_weight=0.5)
+    sources, _ = build_sources(cfg)
+    by_name = {s.name: s for s in sources}
+    assert by_name["copypaste-shapes"].weight == 0.5
+    assert by_name["copypaste-val"].weight == 1.5
+    assert len(by_name["copypaste-val"].items) == 4
+    one, _ = build_sources(config(data, tmp_path, copypaste_donors=["shapes"], copypaste_weight=0.5))
+    assert [s.name for s in one] == ["shapes", "copypaste"]

@@ -60,25 +60,35 @@ def build_sources(cfg: dict) -> tuple[list[Source], list[ValSet]]:
         sources.append(Source(name, train, weight))
         if held:
             held_sets.append(ValSet(f"{name}-holdout", held))
-    if cfg["copypaste_weight"] > 0 and cfg["copypaste_donors"]:
-        sources.append(copypaste_source(cfg))
+    if cfg["copypaste_weight"] > 0:
+        sources += copypaste_sources(cfg)
     if not sources:
         raise ConfigError("no training data: set train_sets (or copypaste_donors)")
     return sources, held_sets
 
 
-def copypaste_source(cfg: dict) -> Source:
-    donors: list[Item] = []
-    for spec in cfg["copypaste_donors"]:
-        donors += train_items(existing_dir(parse_set(spec)[0], cfg), cfg)[0]
+def copypaste_sources(cfg: dict) -> list[Source]:
+    """One composite source per donor folder, weighted copypaste_weight x the folder's weight:
+    a small donor set (teacher-labelled objects) would otherwise be drawn in proportion to its size
+    next to 14k garments, i.e. almost never."""
+    specs = [parse_set(s) for s in cfg["copypaste_donors"]]
+    if not specs:
+        return []
     backgrounds: list[Item] = []
     for spec in cfg["copypaste_backgrounds"]:
         directory = existing_dir(parse_set(spec)[0], cfg)
         backgrounds += use_cache(folder_items(directory), directory, cache_root(cfg))
-    if not donors or not backgrounds:
-        raise ConfigError("CopyPaste needs donor pairs and background images")
-    paste = CopyPaste(donors, backgrounds, load_pair)
-    return Source("copypaste", donors, float(cfg["copypaste_weight"]), paste)
+    dirs = [existing_dir(d, cfg) for d, _ in specs]
+    names = set_names(dirs)
+    sources = []
+    for directory, name, (_, weight) in zip(dirs, names, specs, strict=True):
+        donors = train_items(directory, cfg)[0]
+        if not donors or not backgrounds:
+            raise ConfigError("CopyPaste needs donor pairs and background images")
+        paste = CopyPaste(donors, backgrounds, load_pair)
+        label = "copypaste" if len(specs) == 1 else f"copypaste-{name}"
+        sources.append(Source(label, donors, float(cfg["copypaste_weight"]) * weight, paste))
+    return sources
 
 
 def build_val_sets(cfg: dict, held: list[ValSet]) -> list[ValSet]:

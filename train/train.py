@@ -21,9 +21,9 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     # ---- data
     "train_sets": (["train/ccp"], "'dir[:weight]' pair folders; weight = share of the samples"),
     "extra_sets": ([], "more 'dir[:weight]' pair folders, e.g. teacher-labelled photos"),
-    "copypaste_donors": ([], "pair folders whose objects are pasted onto backgrounds"),
+    "copypaste_donors": ([], "'dir[:weight]' pair folders pasted onto backgrounds, one source each"),
     "copypaste_backgrounds": (["backgrounds"], "folders of photos (or pair folders) to paste onto"),
-    "copypaste_weight": (0.0, "sampling weight of the composite source (0 = no CopyPaste)"),
+    "copypaste_weight": (0.0, "sampling weight of composites, times each donor's (0 = none)"),
     "val_sets": (["val/viton-cloth", "val/ccp", "val/davis"], "pair folders, reported separately"),
     "val_split": (0.0, "if > 0, also hold out this fraction of each train set as '<set>-holdout'"),
     "val_limit": (0, "at most this many images per val set, evenly spaced (0 = all)"),
