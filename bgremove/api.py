@@ -32,8 +32,9 @@ from bgremove.errors import ConfigError
 from bgremove.io import DEFAULT_MAX_PIXELS, ImageSource, LoadedImage, read_image
 from bgremove.preprocess import (
     Preprocessing,
+    model_shape,
     normalise,
-    pad_to_multiple,
+    pad_for_model,
     resize_image,
     resize_mask,
     sigmoid,
@@ -169,8 +170,7 @@ def backend_predictor(backend: Backend, batch_size: int = 4) -> PredictFn:
 def _model_shape(size: tuple[int, int], pre) -> tuple[int, int]:
     if pre.square:
         return pre.input_size, pre.input_size
-    m = pre.multiple
-    return -(-size[0] // m) * m, -(-size[1] // m) * m
+    return model_shape(*size, pre.multiple, pre.pad_square)
 
 
 def _run(backend: Backend, images: list[np.ndarray]) -> list[np.ndarray]:
@@ -180,7 +180,7 @@ def _run(backend: Backend, images: list[np.ndarray]) -> list[np.ndarray]:
         if pre.square:
             view, size = resize_image(img, pre.input_size, pre.input_size), img.shape[:2]
         else:
-            view, size = pad_to_multiple(img, pre.multiple)
+            view, size = pad_for_model(img, pre.multiple, pre.pad_square)
         views.append(normalise(view, pre))  # per image: scale_by_max must not mix images
         sizes.append(size)
     x = np.concatenate(views)

@@ -43,7 +43,7 @@ def run(
     decontaminate: bool = typer.Option(
         True, "--decontaminate/--no-decontaminate", help="Remove background colour from edges."
     ),
-    png_compression: int = typer.Option(1, help="PNG deflate level 0-9: 0-3 fast (ISA-L), 4-9 smaller (zlib)."),
+    png_compression: int = typer.Option(1, help="PNG level 0-9: 0-3 fast (ISA-L), 4-9 smaller (zlib)."),
     jpeg_quality: int = typer.Option(95, help="JPEG/WebP composite quality."),
     weights: Path | None = typer.Option(None, "--weights", "-w", help="Default: bundled."),
     preset: str | None = typer.Option(None, help="Preprocessing preset for foreign ONNX files."),

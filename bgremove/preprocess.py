@@ -25,6 +25,11 @@ class Preprocessing:
     scale_by_max: divide by the image max instead of 255 (U-Net presets from rembg do this).
     output: "logits" for our models; "prob" for foreign models whose output is already sigmoid-ed.
     square: resize to input_size x input_size, ignoring aspect (foreign models trained that way).
+    pad_square: centre the resized image (aspect kept) on a square canvas, edges replicated:
+        the layout train/augment.py gives every training sample. Against padding only the
+        bottom/right to a multiple, the stage-3 weights gained IoU on every val set (davis
+        0.662 -> 0.681, ccp 0.940 -> 0.942) and lost MAE, for 33% more model pixels on a 4:3
+        photo. Files written before this field existed read it as True: they were trained so.
     """
 
     input_size: int = 320
@@ -34,6 +39,7 @@ class Preprocessing:
     scale_by_max: bool = False
     output: str = "logits"
     square: bool = False
+    pad_square: bool = True
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -79,18 +85,41 @@ def pad_to_multiple(img: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[i
     Replication rather than zeros: a black band would look like a dark background to the model.
     Returns the padded image and the original (h, w) for `unpad`.
     """
+    padded, box = pad_for_model(img, multiple, square=False)
+    return padded, box[2:]
+
+
+def model_shape(h: int, w: int, multiple: int, square: bool) -> tuple[int, int]:
+    """The padded (H, W) an h x w image is given to the model as."""
+    if square:
+        side = _round_up(max(h, w), multiple)
+        return side, side
+    return _round_up(h, multiple), _round_up(w, multiple)
+
+
+def pad_for_model(img: np.ndarray, multiple: int, square: bool
+                  ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Pad an HWC image by edge replication to model_shape: centred on a square canvas with
+    `square`, else at the bottom/right. Returns the padded image and (top, left, h, w) of the
+    original inside it, for `unpad`."""
     h, w = img.shape[:2]
-    ph = (-h) % multiple
-    pw = (-w) % multiple
-    if ph == 0 and pw == 0:
-        return img, (h, w)
-    return cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_REPLICATE), (h, w)
+    th, tw = model_shape(h, w, multiple, square)
+    top, left = ((th - h) // 2, (tw - w) // 2) if square else (0, 0)
+    if (th, tw) == (h, w):
+        return img, (0, 0, h, w)
+    padded = cv2.copyMakeBorder(img, top, th - h - top, left, tw - w - left, cv2.BORDER_REPLICATE)
+    return padded, (top, left, h, w)
 
 
-def unpad(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Crop the last two axes (…, H, W) of a mask or NCHW batch back to `size`."""
-    h, w = size
-    return arr[..., :h, :w]
+def unpad(arr: np.ndarray, box: tuple[int, ...]) -> np.ndarray:
+    """Crop the last two axes (…, H, W) of a mask or NCHW batch back to `box`: (top, left, h, w)
+    from pad_for_model, or (h, w) from pad_to_multiple."""
+    top, left, h, w = box if len(box) == 4 else (0, 0, *box)
+    return arr[..., top : top + h, left : left + w]
+
+
+def _round_up(v: int, m: int) -> int:
+    return -(-v // m) * m
 
 
 def resize_image(img: np.ndarray, h: int, w: int) -> np.ndarray:

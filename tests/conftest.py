@@ -20,9 +20,9 @@ class ColourBackend:
     name = "fake-colour"
 
     def __init__(self, input_size: int = 64, multiple: int = 8, square: bool = False,
-                 k: float = 30.0, t: float = 0.25, sigma: float = 1.0):
+                 k: float = 30.0, t: float = 0.25, sigma: float = 1.0, pad_square: bool = True):
         self.preprocessing = Preprocessing(input_size=input_size, multiple=multiple,
-                                           square=square)
+                                           square=square, pad_square=pad_square)
         self.k, self.t, self.sigma = k, t, sigma
         self.shapes: list[tuple[int, ...]] = []  # every batch shape predict() was given
 

@@ -27,9 +27,11 @@ def _task(root: Path, name: str, w: int, h: int) -> Task:
 
 
 def test_input_shape_groups_by_padded_model_input():
-    pre = Preprocessing(input_size=320, multiple=32)
-    assert input_shape(pre, 1200, 1600) == input_shape(pre, 1500, 2000) == (256, 320)
-    assert input_shape(pre, 1600, 1200) == (320, 256)
+    pre = Preprocessing(input_size=320, multiple=32)  # the training layout: a square canvas
+    assert input_shape(pre, 1200, 1600) == input_shape(pre, 1600, 1200) == (320, 320)
+    tight = Preprocessing(input_size=320, multiple=32, pad_square=False)
+    assert input_shape(tight, 1200, 1600) == input_shape(tight, 1500, 2000) == (256, 320)
+    assert input_shape(tight, 1600, 1200) == (320, 256)
     square = Preprocessing(input_size=320, square=True)
     assert input_shape(square, 100, 3000) == (320, 320)
 

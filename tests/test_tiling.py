@@ -10,7 +10,7 @@ import pytest
 
 from bgremove.api import backend_predictor
 from bgremove.errors import ConfigError
-from bgremove.preprocess import pad_to_multiple, resize_image, unpad
+from bgremove.preprocess import model_shape, pad_for_model, pad_to_multiple, resize_image, unpad
 from bgremove.tiling import (
     TileConfig,
     blend_window,
@@ -34,6 +34,20 @@ def test_pad_unpad_round_trip(h, w):
     assert padded.shape[0] % 32 == 0 and padded.shape[1] % 32 == 0 and size == (h, w)
     assert np.array_equal(padded[-1, -1], img[-1, -1])  # replicated, not black
     assert np.array_equal(unpad(padded.transpose(2, 0, 1), size).transpose(1, 2, 0), img)
+
+
+@pytest.mark.parametrize("h,w", [(240, 320), (320, 213), (64, 64), (50, 700), (1000, 37)])
+def test_square_canvas_centres_the_image_and_unpads_exactly(h, w):
+    """The training layout: the image centred on a square canvas, edges replicated."""
+    img = np.random.default_rng(1).integers(0, 256, (h, w, 3), np.uint8)
+    padded, box = pad_for_model(img, 32, square=True)
+    side = -(-max(h, w) // 32) * 32
+    assert padded.shape[:2] == (side, side) == model_shape(h, w, 32, True)
+    top, left = box[:2]
+    assert abs(top - (side - h - top)) <= 1 and abs(left - (side - w - left)) <= 1  # centred
+    assert np.array_equal(padded[0, left], img[0, 0]) and np.array_equal(padded[-1, -1], img[-1, -1])
+    assert np.array_equal(unpad(padded.transpose(2, 0, 1), box).transpose(1, 2, 0), img)
+    assert model_shape(h, w, 32, False) == pad_to_multiple(img, 32)[0].shape[:2]
 
 
 @pytest.mark.parametrize("h,w,tile,overlap,align",
@@ -128,7 +142,10 @@ def test_small_image_single_pass(make_backend, scene):
     rgb, _ = scene(70, 90)
     mask = predict_mask(backend_predictor(backend), rgb, 64, 8)
     assert mask.shape == (70, 90) and mask.dtype == np.float32
-    assert backend.shapes == [(1, 3, 56, 64)]  # 50x64, height padded to a multiple of 8
+    assert backend.shapes == [(1, 3, 64, 64)]  # 50x64, centred on a 64x64 canvas
+    tight = make_backend(input_size=64, multiple=8, pad_square=False)
+    assert np.allclose(predict_mask(backend_predictor(tight), rgb, 64, 8), mask, atol=0.05)
+    assert tight.shapes == [(1, 3, 56, 64)]  # height padded to a multiple of 8 only
 
 
 @pytest.mark.parametrize("h,w", [(333, 501), (1200, 1600), (300, 7000)])

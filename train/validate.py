@@ -16,7 +16,14 @@ import torch
 
 from bgremove.evaluate import select_subset
 from bgremove.metrics import METRICS, MetricAccumulator, mean_over_sets
-from bgremove.preprocess import Preprocessing, fit_size, pad_to_multiple, resize_image, resize_mask
+from bgremove.preprocess import (
+    Preprocessing,
+    fit_size,
+    pad_for_model,
+    resize_image,
+    resize_mask,
+    unpad,
+)
 from train.copypaste import Item
 from train.data import load_pair
 from train.loss import SegLoss, boundary_weights
@@ -31,15 +38,15 @@ class ValSet:
 @dataclass
 class ValSample:
     x: np.ndarray  # HWC uint8, resized to the input size and padded to the stride multiple
-    size: tuple[int, int]  # (h, w) of the resized image inside the padding
+    box: tuple[int, int, int, int]  # (top, left, h, w) of the resized image inside the padding
     gt: np.ndarray  # HW uint8 0..255 at the original resolution
 
 
 def prepare_sample(item: Item, pre: Preprocessing) -> ValSample:
     img, mask = load_pair(item)
     h, w = fit_size(*img.shape[:2], pre.input_size, pre.multiple)
-    x, size = pad_to_multiple(resize_image(img, h, w), pre.multiple)
-    return ValSample(x, size, np.round(mask * 255).astype(np.uint8))
+    x, box = pad_for_model(resize_image(img, h, w), pre.multiple, pre.pad_square)
+    return ValSample(x, box, np.round(mask * 255).astype(np.uint8))
 
 
 class Validator:
@@ -85,8 +92,8 @@ class Validator:
     @staticmethod
     def _score(name: str, sample: ValSample, logit: np.ndarray, acc: MetricAccumulator,
                loss_fn: SegLoss) -> float:
-        h, w = sample.size
-        logit = logit[:h, :w]
+        h, w = sample.box[2:]
+        logit = unpad(logit, sample.box)
         gt = sample.gt.astype(np.float32) / 255.0
         small_gt = cv2.resize(gt, (w, h), interpolation=cv2.INTER_AREA)
         weight = boundary_weights(small_gt, loss_fn.amplitude, loss_fn.sigma)
