@@ -27,7 +27,7 @@ MAX_UNDECIDED = 0.25  # share of the object's pixels the teacher is unsure about
 _remover = None
 
 
-def verdict(prob: np.ndarray) -> str:
+def verdict(prob: np.ndarray, max_undecided: float = MAX_UNDECIDED) -> str:
     """'' for a usable label, else the reason to reject it."""
     coverage = float((prob > 0.5).mean())
     if coverage < MIN_COVERAGE:
@@ -35,19 +35,20 @@ def verdict(prob: np.ndarray) -> str:
     if coverage > MAX_COVERAGE:
         return f"full-frame ({coverage:.3f})"
     undecided = float(((prob > 0.1) & (prob < 0.9)).mean()) / max(coverage, 1e-6)
-    if undecided > MAX_UNDECIDED:
+    if undecided > max_undecided:
         return f"undecided ({undecided:.3f})"
     return ""
 
 
-def label_one(path: Path, out: Path, weights: str, preset: str | None) -> tuple[str, str]:
+def label_one(path: Path, out: Path, weights: str, preset: str | None,
+              max_undecided: float = MAX_UNDECIDED) -> tuple[str, str]:
     global _remover
     if _remover is None:  # one model per worker process
         from bgremove.api import Remover
 
         _remover = Remover(weights, preset=preset, threads=1)
     prob = _remover.mask(path)
-    reason = verdict(prob)
+    reason = verdict(prob, max_undecided)
     if not reason:
         mask = (prob * 255.0 + 0.5).astype(np.uint8)
         write_atomic(out / "masks" / f"{path.stem}.png", encode_image(mask, "png"))
@@ -64,6 +65,8 @@ def main() -> None:
     ap.add_argument("--weights", required=True, help="teacher ONNX, e.g. rembg's u2net.onnx")
     ap.add_argument("--preset", default=None, help="default: from the file name")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--max-undecided", type=float, default=MAX_UNDECIDED,
+                    help="reject labels whose unsure pixels exceed this share of the object")
     args = ap.parse_args()
     files = sorted(p for p in args.input.iterdir() if is_image_name(p.name))
     # Resumable: photos labelled by an earlier (interrupted) run are not labelled again.
@@ -74,7 +77,7 @@ def main() -> None:
              if p.name not in seen and not (args.output / "masks" / f"{p.stem}.png").exists()]
     for sub in ("images", "masks"):
         (args.output / sub).mkdir(parents=True, exist_ok=True)
-    jobs = (delayed(label_one)(p, args.output, args.weights, args.preset) for p in files)
+    jobs = (delayed(label_one)(p, args.output, args.weights, args.preset, args.max_undecided) for p in files)
     results = Parallel(n_jobs=args.workers)(jobs)
     rejected = [(name, why) for name, why in results if why]
     with rejected_file.open("a") as fh:
