@@ -92,9 +92,9 @@ def pad_to_multiple(img: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[i
 def model_shape(h: int, w: int, multiple: int, square: bool) -> tuple[int, int]:
     """The padded (H, W) an h x w image is given to the model as."""
     if square:
-        side = _round_up(max(h, w), multiple)
+        side = round_up(max(h, w), multiple)
         return side, side
-    return _round_up(h, multiple), _round_up(w, multiple)
+    return round_up(h, multiple), round_up(w, multiple)
 
 
 def pad_for_model(img: np.ndarray, multiple: int, square: bool
@@ -118,7 +118,8 @@ def unpad(arr: np.ndarray, box: tuple[int, ...]) -> np.ndarray:
     return arr[..., top : top + h, left : left + w]
 
 
-def _round_up(v: int, m: int) -> int:
+def round_up(v: int, m: int) -> int:
+    """The smallest multiple of m that is >= v."""
     return -(-v // m) * m
 
 

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from bgremove.errors import ConfigError
-from bgremove.preprocess import fit_size, resize_image, resize_mask
+from bgremove.preprocess import fit_size, resize_image, resize_mask, round_up
 from bgremove.tta import PredictFn, Transform, tta_predict
 
 _MIN_REFERENCE_SIDE = 64  # px: below this a coarse estimate's features span its whole height
@@ -132,7 +132,7 @@ def _refine(predict, rgb, g, input_size, multiple, cfg: TileConfig, tforms) -> n
     wh, ww = working_size(h, w, input_size, cfg)
     if max(h, w) <= cfg.threshold * input_size or max(wh, ww) <= input_size:
         return _clip01(resize_mask(g, h, w))
-    tile = _round_up(cfg.tile_size or input_size, multiple)
+    tile = round_up(cfg.tile_size or input_size, multiple)
     cur = g
     for lh, lw in _levels(g.shape, (wh, ww)):
         work = shrink(rgb, lh, lw)
@@ -286,6 +286,3 @@ def _agreement(p: np.ndarray, ref: np.ndarray, where: np.ndarray | None, gate) -
     d = float(diff[where].mean()) if where is not None and where.any() else float(diff.mean())
     return float(np.clip((gate[1] - d) / (gate[1] - gate[0]), 0.0, 1.0))
 
-
-def _round_up(v: int, m: int) -> int:
-    return -(-v // m) * m
