@@ -32,7 +32,6 @@ from bgremove.errors import ConfigError
 from bgremove.io import DEFAULT_MAX_PIXELS, ImageSource, LoadedImage, read_image
 from bgremove.preprocess import (
     Preprocessing,
-    model_shape,
     normalise,
     pad_for_model,
     resize_image,
@@ -155,7 +154,7 @@ def backend_predictor(backend: Backend, batch_size: int = 4) -> PredictFn:
         out: list[np.ndarray | None] = [None] * len(images)
         groups: dict[tuple[int, int], list[int]] = {}
         for i, img in enumerate(images):
-            groups.setdefault(_model_shape(img.shape[:2], pre), []).append(i)
+            groups.setdefault(pre.network_shape(*img.shape[:2]), []).append(i)
         for idx in groups.values():
             for k in range(0, len(idx), batch_size):
                 chunk = idx[k : k + batch_size]
@@ -165,12 +164,6 @@ def backend_predictor(backend: Backend, batch_size: int = 4) -> PredictFn:
         return out  # type: ignore[return-value]
 
     return predict
-
-
-def _model_shape(size: tuple[int, int], pre) -> tuple[int, int]:
-    if pre.square:
-        return pre.input_size, pre.input_size
-    return model_shape(*size, pre.multiple, pre.pad_square)
 
 
 def _run(backend: Backend, images: list[np.ndarray]) -> list[np.ndarray]:

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from bgremove.errors import ConfigError
-from bgremove.preprocess import fit_size, model_shape
+from bgremove.preprocess import fit_size
 from bgremove.report import ImageResult
 from bgremove.worker import Task, WorkerConfig, _read, failed_result, get_remover, write_outputs
 
@@ -24,10 +24,7 @@ Finish = Callable[[Task | None, ImageResult], None]
 
 def input_shape(pre: Any, h: int, w: int) -> tuple[int, int]:
     """The (H, W) the network sees for an h x w image: images with equal shapes share a batch."""
-    if pre.square:
-        return pre.input_size, pre.input_size
-    return model_shape(*fit_size(h, w, pre.input_size, pre.multiple), pre.multiple,
-                       pre.pad_square)
+    return pre.network_shape(*fit_size(h, w, pre.input_size, pre.multiple))
 
 
 def _read_timed(config: WorkerConfig, task: Task) -> tuple[Any, float, BaseException | None]:
