@@ -1,4 +1,5 @@
-# Stage 5: stage 3's recipe with ~13% more teacher labels (overrides train/train.py's DEFAULTS).
+# Stage 5 (the shipped weights: best = epoch 7): stage 3's recipe with ~13% more teacher labels
+# (overrides train/train.py's DEFAULTS).
 # The 692 teacher-labelled photos are the limit on general objects (stage 3 peaked after 8 epochs
 # and stage 4, pasting the same objects onto scenes, did not move past it). These 88 more are
 # photos U2-Net was less sure about (python -m train.label_teacher ... --max-undecided 0.35:
