@@ -78,12 +78,14 @@ def copypaste_sources(cfg: dict) -> list[Source]:
     for spec in cfg["copypaste_backgrounds"]:
         directory = existing_dir(parse_set(spec)[0], cfg)
         backgrounds += use_cache(folder_items(directory), directory, cache_root(cfg))
+    if not backgrounds:
+        raise ConfigError("CopyPaste needs donor pairs and background images")
     dirs = [existing_dir(d, cfg) for d, _ in specs]
     names = set_names(dirs)
     sources = []
     for directory, name, (_, weight) in zip(dirs, names, specs, strict=True):
         donors = train_items(directory, cfg)[0]
-        if not donors or not backgrounds:
+        if not donors:
             raise ConfigError("CopyPaste needs donor pairs and background images")
         paste = CopyPaste(donors, backgrounds, load_pair)
         label = "copypaste" if len(specs) == 1 else f"copypaste-{name}"
