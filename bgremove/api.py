@@ -37,6 +37,7 @@ from bgremove.preprocess import (
     resize_image,
     resize_mask,
     sigmoid,
+    stretch,
     unpad,
 )
 from bgremove.tiling import TileConfig, predict_masks
@@ -119,8 +120,8 @@ class Remover:
         """`mask` for several images; their global passes share model batches."""
         loaded = [self.load(im) for im in images]
         pre = self.preprocessing
-        alphas = predict_masks(self._predict, [im.rgb for im in loaded], pre.input_size,
-                               pre.multiple, self.tiles, self.transforms)
+        alphas = predict_masks(self._predict, [im.rgb for im in loaded], pre, self.tiles,
+                               self.transforms)
         for im, alpha in zip(loaded, alphas, strict=True):
             if im.alpha is not None:
                 alpha *= im.alpha.astype(np.float32) * (1.0 / 255.0)
@@ -171,7 +172,8 @@ def _run(backend: Backend, images: list[np.ndarray]) -> list[np.ndarray]:
     views, sizes = [], []
     for img in images:
         if pre.square:
-            view, size = resize_image(img, pre.input_size, pre.input_size), img.shape[:2]
+            view = resize_image(img, pre.input_size, pre.input_size, pre.resample)
+            size = img.shape[:2]
         else:
             view, size = pad_for_model(img, pre.multiple, pre.pad_square)
         views.append(normalise(view, pre))  # per image: scale_by_max must not mix images
@@ -183,9 +185,11 @@ def _run(backend: Backend, images: list[np.ndarray]) -> list[np.ndarray]:
     probs = sigmoid(y[:, 0])  # backends return logits, whatever the model's own output was
     out = []
     for p, size in zip(probs, sizes, strict=True):
+        if pre.minmax:
+            p = stretch(p)
         if p.shape != x.shape[2:]:  # some foreign models answer at a lower resolution
             p = resize_mask(p, *x.shape[2:])
-        p = resize_mask(p, *size) if pre.square else unpad(p, size)
+        p = resize_mask(p, *size, pre.resample) if pre.square else unpad(p, size)
         out.append(np.ascontiguousarray(np.clip(p, 0.0, 1.0)))
     return out
 

@@ -10,7 +10,14 @@ import pytest
 
 from bgremove.api import backend_predictor
 from bgremove.errors import ConfigError
-from bgremove.preprocess import model_shape, pad_for_model, pad_to_multiple, resize_image, unpad
+from bgremove.preprocess import (
+    Preprocessing,
+    model_shape,
+    pad_for_model,
+    pad_to_multiple,
+    resize_image,
+    unpad,
+)
 from bgremove.tiling import (
     TileConfig,
     blend_window,
@@ -21,6 +28,10 @@ from bgremove.tiling import (
     uncertainty_band,
     working_size,
 )
+
+
+def _pre(input_size: int, multiple: int) -> Preprocessing:
+    return Preprocessing(input_size=input_size, multiple=multiple)
 
 
 def _iou(a, b):
@@ -140,11 +151,11 @@ def test_uncertainty_band():
 def test_small_image_single_pass(make_backend, scene):
     backend = make_backend(input_size=64, multiple=8)
     rgb, _ = scene(70, 90)
-    mask = predict_mask(backend_predictor(backend), rgb, 64, 8)
+    mask = predict_mask(backend_predictor(backend), rgb, _pre(64, 8))
     assert mask.shape == (70, 90) and mask.dtype == np.float32
     assert backend.shapes == [(1, 3, 64, 64)]  # 50x64, centred on a 64x64 canvas
     tight = make_backend(input_size=64, multiple=8, pad_square=False)
-    assert np.allclose(predict_mask(backend_predictor(tight), rgb, 64, 8), mask, atol=0.05)
+    assert np.allclose(predict_mask(backend_predictor(tight), rgb, _pre(64, 8)), mask, atol=0.05)
     assert tight.shapes == [(1, 3, 56, 64)]  # height padded to a multiple of 8 only
 
 
@@ -153,12 +164,12 @@ def test_large_image_global_plus_tiles(make_backend, scene, h, w):
     backend = make_backend(input_size=64, multiple=8)
     predict = backend_predictor(backend)
     rgb, truth = scene(h, w)
-    mask = predict_mask(predict, rgb, 64, 8)
+    mask = predict_mask(predict, rgb, _pre(64, 8))
     assert mask.shape == (h, w) and mask.dtype == np.float32
     assert 0.0 <= mask.min() and mask.max() <= 1.0
     assert _iou(mask, truth) > 0.95
     assert len(backend.shapes) > 1  # tiles ran
-    lowres = predict_mask(predict, rgb, 64, 8, TileConfig(threshold=1000.0))  # global only
+    lowres = predict_mask(predict, rgb, _pre(64, 8), TileConfig(threshold=1000.0))  # global only
     assert _iou(mask, truth) >= _iou(lowres, truth)
 
 
@@ -171,7 +182,7 @@ def test_tiles_away_from_edges_are_skipped(make_backend):
     backend = make_backend(input_size=64, multiple=8)
     rgb = np.full((1024, 1024, 3), 250, np.uint8)
     rgb[400:600, 400:600] = (20, 20, 200)
-    mask = predict_mask(backend_predictor(backend), rgb, 64, 8, _ZOOM4)
+    mask = predict_mask(backend_predictor(backend), rgb, _pre(64, 8), _ZOOM4)
     wh, ww = working_size(1024, 1024, 64, _ZOOM4)
     n_tiles = sum(s[0] for s in backend.shapes[1:])
     assert n_tiles < len(tile_grid(wh, ww, 64, 0.25, 8))
@@ -183,13 +194,13 @@ def test_tiled_agrees_with_direct_full_resolution_pass(make_backend, scene):
     predict = backend_predictor(backend)
     rgb, _ = scene(400, 560, seed=5)
     direct = predict([rgb])[0]
-    assert _iou(predict_mask(predict, rgb, 64, 8), direct) > 0.97
+    assert _iou(predict_mask(predict, rgb, _pre(64, 8)), direct) > 0.97
 
 
 def test_square_backend(make_backend, scene):
     backend = make_backend(input_size=64, square=True)
     rgb, truth = scene(200, 330)
-    mask = predict_mask(backend_predictor(backend), rgb, 64, 1)
+    mask = predict_mask(backend_predictor(backend), rgb, _pre(64, 1))
     assert mask.shape == (200, 330) and _iou(mask, truth) > 0.9
     assert all(s[2:] == (64, 64) for s in backend.shapes)
 
@@ -202,7 +213,7 @@ def test_memory_stays_bounded(make_backend):
     plane = 3000 * 4000 * 4
     tracemalloc.start()
     try:
-        mask = predict_mask(backend_predictor(backend), rgb, 64, 8)
+        mask = predict_mask(backend_predictor(backend), rgb, _pre(64, 8))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -217,11 +228,11 @@ def test_model_calls_for_catalog_sizes(make_backend, h, w, calls):
     backend = make_backend(input_size=320, multiple=32)
     rgb = np.full((h, w, 3), 250, np.uint8)
     rgb[h // 5 : h - h // 5, w // 4 : w - w // 4] = (200, 40, 40)  # edges in every 2x tile
-    mask = predict_mask(backend_predictor(backend, batch_size=1), rgb, 320, 32)
+    mask = predict_mask(backend_predictor(backend, batch_size=1), rgb, _pre(320, 32))
     assert mask.shape == (h, w) and len(backend.shapes) == calls
     assert mask[h // 2, w // 2] > 0.99 and mask[5, 5] < 0.01
     if max(h, w) > 1.5 * 320:  # threshold=1.5 restores refinement
-        predict_mask(backend_predictor(backend), rgb, 320, 32, TileConfig(threshold=1.5))
+        predict_mask(backend_predictor(backend), rgb, _pre(320, 32), TileConfig(threshold=1.5))
         assert len(backend.shapes) > calls + 1
 
 
@@ -277,7 +288,7 @@ def test_tiles_that_disagree_with_the_global_mask_are_rejected(make_backend):
     truth[60:540, 80:720] = 1.0
     backend = _ContextHungry(make_backend(input_size=64, multiple=8))
     predict = backend_predictor(backend)
-    gated = predict_mask(predict, rgb, 64, 8, _ZOOM4)
-    ungated = predict_mask(predict, rgb, 64, 8, TileConfig(max_scale=4.0, gate=(10.0, 11.0)))
+    gated = predict_mask(predict, rgb, _pre(64, 8), _ZOOM4)
+    ungated = predict_mask(predict, rgb, _pre(64, 8), TileConfig(max_scale=4.0, gate=(10.0, 11.0)))
     assert _iou(ungated, truth) < 0.95  # the failure the gate exists for really happens here
     assert _iou(gated, truth) > 0.97

@@ -11,9 +11,12 @@ from pathlib import Path
 from bgremove.errors import WeightsError
 from bgremove.preprocess import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 
+# Exactly as rembg prepares them (its sessions' `normalize` and `predict`): a Lanczos resize to a
+# square, division by the image's maximum, its mean/std, the output stretched to [0, 1] by its own
+# min and max, and a Lanczos resize back.
 _U2NET = Preprocessing(
     input_size=320, mean=IMAGENET_MEAN, std=IMAGENET_STD, scale_by_max=True, output="prob",
-    square=True,
+    square=True, resample="lanczos", minmax=True,
 )
 
 PRESETS: dict[str, Preprocessing] = {
@@ -22,7 +25,8 @@ PRESETS: dict[str, Preprocessing] = {
     "u2net_human_seg": _U2NET,
     "silueta": _U2NET,
     "isnet": Preprocessing(
-        input_size=1024, mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0), output="prob", square=True
+        input_size=1024, mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0), scale_by_max=True,
+        output="prob", square=True, resample="lanczos", minmax=True,
     ),
 }
 # rembg's file names, so `--weights ~/.u2net/isnet-general-use.onnx` needs no --preset.
