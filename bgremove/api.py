@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bgremove.backends.base import Backend
+from bgremove.cleanup import Cleanup
 from bgremove.compose import (
     OutputOptions,
     cutout_rgba,
@@ -61,6 +62,7 @@ class Remover:
     `tiles` (a whole TileConfig) overrides them. batch_size: images per model call.
     backend: an already loaded Backend (tests inject fakes); otherwise `weights`, `device`,
     `threads` and `preset` go to bgremove.backends.load_backend (None = the bundled weights).
+    cleanup: a bgremove.cleanup.Cleanup applied to every mask (None = the mask as predicted).
     """
 
     def __init__(
@@ -79,6 +81,7 @@ class Remover:
         batch_size: int = 4,
         tta_scales: Sequence[float] = DEFAULT_SCALES,
         tiles: TileConfig | None = None,
+        cleanup: Cleanup | None = None,
     ) -> None:
         # Only what the caller set overrides TileConfig's measured defaults (kept in one place).
         given = {"threshold": tile_threshold} if tile_threshold is not None else {}
@@ -91,6 +94,7 @@ class Remover:
             backend = load_backend(weights, device=device, threads=threads, preset=preset)
         self.backend = backend
         self.max_pixels = max_pixels
+        self.cleanup = cleanup
         # A square model is resized to input_size x input_size whatever we feed it: scaling is moot.
         scales = (1.0,) if self.preprocessing.square else tuple(tta_scales)
         self.transforms = transforms(scales, flip=True) if tta else []
@@ -122,6 +126,8 @@ class Remover:
         pre = self.preprocessing
         alphas = predict_masks(self._predict, [im.rgb for im in loaded], pre, self.tiles,
                                self.transforms)
+        if self.cleanup is not None:
+            alphas = [self.cleanup(a) for a in alphas]
         for im, alpha in zip(loaded, alphas, strict=True):
             if im.alpha is not None:
                 alpha *= im.alpha.astype(np.float32) * (1.0 / 255.0)

@@ -138,6 +138,7 @@ def evaluate(
     weights: Path | None = typer.Option(None, "--weights", "-w", help="Default: bundled."),
     preset: str | None = typer.Option(None, help="Preprocessing preset for foreign ONNX files."),
     tta: bool = typer.Option(False, "--tta", help="Flip and multi-scale test-time augmentation."),
+    clean: bool = typer.Option(False, "--clean", help="Mask clean-up (bgremove.cleanup)."),
     limit: int | None = typer.Option(None, help="Evaluate at most N images per folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -150,7 +151,10 @@ def evaluate(
     from bgremove.evaluate import evaluate_dirs, format_table
 
     try:
-        remover = Remover(weights, device=device, threads=threads, tta=tta, preset=preset)
+        from bgremove.cleanup import Cleanup
+
+        remover = Remover(weights, device=device, threads=threads, tta=tta, preset=preset,
+                          cleanup=Cleanup() if clean else None)
         results = evaluate_dirs(remover.mask, dirs, limit=limit, progress=not as_json)
     except BgRemoveError as exc:
         raise _fail(exc) from exc

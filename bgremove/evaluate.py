@@ -7,6 +7,7 @@ bgremove.metrics, the same code training uses for validation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -89,6 +90,17 @@ def _fit_to(pred: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return pred
 
 
+_CLIP_FRAME = re.compile(r"^([A-Za-z][\w-]*)_\d+$")
+INTERVAL_METRICS = ("iou", "mae")
+
+
+def clip_of(stem: str) -> str | None:
+    """'car-roundabout_00012' -> 'car-roundabout': frames of one video clip (DAVIS-style
+    `clip_frame` names) are resampled together by the bootstrap; other names stand alone."""
+    match = _CLIP_FRAME.match(stem)
+    return match.group(1) if match else None
+
+
 def evaluate_dirs(
     predict_mask: PredictMask,
     dirs: Sequence[str | Path],
@@ -97,7 +109,8 @@ def evaluate_dirs(
 ) -> dict[str, dict[str, float]]:
     """Score `predict_mask` (HWC uint8 RGB -> HW float32 probability at the image's size) on each
     set folder. `limit` caps the images per set (evenly spaced, deterministic).
-    Returns {set name: {metric: mean over images, "n": images}}."""
+    Returns {set name: {metric: mean over images, "n": images, "<m>_lo"/"<m>_hi": the 95%
+    bootstrap interval of iou and mae, "groups": how many independent groups it resampled}}."""
     from tqdm import tqdm
 
     acc = MetricAccumulator()
@@ -109,17 +122,23 @@ def evaluate_dirs(
             image, gt = read_rgb(image_path), read_mask(mask_path)
             if image.shape[:2] != gt.shape:
                 raise ImageError(image_path, f"image {image.shape[:2]} and mask {gt.shape} differ")
-            acc.update(name, _fit_to(predict_mask(image), gt.shape), gt)
-    return acc.summary()
+            acc.update(name, _fit_to(predict_mask(image), gt.shape), gt,
+                       group=clip_of(image_path.stem))
+    results = acc.summary()
+    for name, row in results.items():
+        for metric in INTERVAL_METRICS:
+            row[f"{metric}_lo"], row[f"{metric}_hi"], groups = acc.interval(name, metric)
+        row["groups"] = float(groups)
+    return results
 
 
 def format_table(results: dict[str, dict[str, float]]) -> str:
     """A fixed-width table: one row per set, a mean row when there are several sets."""
-    header = ["set", "n", *METRICS]
-    rows = [[name, f"{int(r.get('n', 0))}", *(_fmt(m, r.get(m)) for m in METRICS)]
+    header = ["set", "n", *METRICS, "iou 95% interval"]
+    rows = [[name, f"{int(r.get('n', 0))}", *(_fmt(m, r.get(m)) for m in METRICS), _interval(r)]
             for name, r in results.items()]
     if len(results) > 1:
-        rows.append(["mean", "", *(_fmt(m, mean_over_sets(results, m)) for m in METRICS)])
+        rows.append(["mean", "", *(_fmt(m, mean_over_sets(results, m)) for m in METRICS), ""])
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).rjust(w) if i else str(c).ljust(w)
                        for i, (c, w) in enumerate(zip(row, widths, strict=True)))
@@ -127,6 +146,12 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
     arrows = "higher is better: " + ", ".join(m for m in METRICS if HIGHER_IS_BETTER[m])
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join([*lines, arrows + "; lower: mae, hausdorff (px)"])
+
+
+def _interval(row: dict[str, float]) -> str:
+    if "iou_lo" not in row:
+        return "-"
+    return f"{row['iou_lo']:.3f}-{row['iou_hi']:.3f} ({int(row['groups'])} groups)"
 
 
 def _fmt(metric: str, value: float | None) -> str:

@@ -128,19 +128,42 @@ class MetricAccumulator:
     def __init__(self) -> None:
         self._sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self._counts: dict[str, int] = defaultdict(int)
+        self._rows: dict[str, list[tuple[str, dict[str, float]]]] = defaultdict(list)
 
-    def add(self, set_name: str, metrics: dict[str, float]) -> None:
+    def add(self, set_name: str, metrics: dict[str, float], group: str | None = None) -> None:
+        """`group`: images that are not independent (frames of one video clip) share one, so
+        that `interval` resamples them together; None = the image is its own group."""
         for key, value in metrics.items():
             self._sums[set_name][key] += float(value)
         self._counts[set_name] += 1
+        rows = self._rows[set_name]
+        rows.append((group if group is not None else f"#{len(rows)}", dict(metrics)))
 
     def update(
-        self, set_name: str, pred: np.ndarray, gt: np.ndarray, tolerance: float | None = None
+        self, set_name: str, pred: np.ndarray, gt: np.ndarray, tolerance: float | None = None,
+        group: str | None = None,
     ) -> dict[str, float]:
         """Score one image, add it to `set_name`, and return its metrics."""
         metrics = image_metrics(pred, gt, tolerance)
-        self.add(set_name, metrics)
+        self.add(set_name, metrics, group)
         return metrics
+
+    def interval(self, set_name: str, metric: str, rounds: int = 2000, level: float = 0.95,
+                 seed: int = 0) -> tuple[float, float, int]:
+        """Percentile bootstrap interval of the set's mean `metric`, resampling whole groups
+        (DAVIS: clips, so ten clips of 164 frames count as ten observations, not 164).
+        Returns (low, high, number of groups)."""
+        groups: dict[str, list[float]] = defaultdict(list)
+        for group, metrics in self._rows[set_name]:
+            groups[group].append(metrics[metric])
+        sums = np.array([sum(v) for v in groups.values()])
+        counts = np.array([len(v) for v in groups.values()], np.float64)
+        rng = np.random.default_rng(seed)
+        picks = rng.integers(0, len(sums), size=(rounds, len(sums)))
+        means = sums[picks].sum(1) / counts[picks].sum(1)
+        tail = (1.0 - level) / 2 * 100
+        lo, hi = np.percentile(means, [tail, 100 - tail])
+        return float(lo), float(hi), len(sums)
 
     def summary(self) -> dict[str, dict[str, float]]:
         """{set: {metric: mean, ..., "n": images}} in the order sets were first seen."""

@@ -135,3 +135,25 @@ def test_copypaste_is_seeded() -> None:
     assert 0.05 < a[1].mean() < 0.95  # an object was pasted, not the whole frame
     with pytest.raises(ValueError):
         CopyPaste([], [("bg", None)], load)
+
+
+def test_valid_region_marks_the_replicated_padding() -> None:
+    # A 50x100 image fitted to 80 px fills rows 20..60: the rows above and below are padding.
+    img, mask = np.zeros((50, 100, 3), np.uint8), np.ones((50, 100), np.float32)
+    geo = RandomAffineCrop(80, scale=(1.0, 1.0), rotate=0, flip_p=0, shift=0, with_valid=True)
+    _, out = geo(img, mask, np.random.default_rng(0))
+    assert out.shape == (80, 80, 2)
+    label, valid = out[..., 0], out[..., 1]
+    assert label.min() == 1.0  # the label itself still replicates, as the image does
+    assert valid[:19].max() == 0 and valid[21:59].min() == 1 and valid[61:].max() == 0
+
+
+def test_strong_zoom_out_is_pre_shrunk_with_area_averaging() -> None:
+    # A fine stripe pattern shrunk 8x: bilinear sampling alone aliases it to stripes, area
+    # averaging gives the mean grey everywhere.
+    img = np.zeros((400, 400, 3), np.uint8)
+    img[:, ::2] = 255
+    mask = np.ones((400, 400), np.float32)
+    geo = RandomAffineCrop(50, scale=(1.0, 1.0), rotate=0, flip_p=0, shift=0, with_valid=True)
+    out, _ = geo(img, mask, np.random.default_rng(0))
+    assert np.abs(out[5:45, 5:45].astype(int) - 128).max() <= 20

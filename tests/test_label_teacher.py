@@ -1,22 +1,36 @@
-"""Which teacher labels are kept: the verdict on a probability map."""
+"""Teacher labelling: soft labels kept whole, pools interleaved, teachers parsed."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("joblib")
-from train.label_teacher import verdict  # noqa: E402
+from train.label_teacher import interleave, label_stats, parse_teacher  # noqa: E402
 
 
-def test_verdict_rejects_empty_full_and_undecided_maps() -> None:
-    prob = np.zeros((100, 100), np.float32)
-    assert verdict(prob).startswith("empty")
-    assert verdict(np.ones_like(prob)).startswith("full-frame")
-    prob[20:80, 20:80] = 1.0  # a 60x60 object: 3600 px
-    assert verdict(prob) == ""
-    prob[20:80, 20:30] = 0.6  # 600 unsure px: 0.17 of the object
-    assert verdict(prob) == ""
-    prob[20:80, 20:40] = 0.6  # 1200: 0.33
-    assert verdict(prob).startswith("undecided")
-    assert verdict(prob, max_undecided=0.35) == ""
+def test_label_stats_report_coverage_and_mean_confidence() -> None:
+    prob = np.zeros((10, 10), np.float32)
+    prob[:5] = 1.0
+    assert label_stats(prob) == (0.5, 1.0)
+    prob[5:] = 0.5  # undecided half: no weight there
+    assert label_stats(prob) == (0.5, 0.5)
+
+
+def test_interleave_takes_pools_in_proportion_and_covers_everything() -> None:
+    pools = {"big": [Path(f"b{i}.jpg") for i in range(30)], "small": [Path(f"s{i}.jpg") for i in range(10)]}
+    order = list(interleave(pools, seed=1))
+    assert sorted(p for _, p in order) == sorted(pools["big"] + pools["small"])
+    first = [name for name, _ in order[:8]]
+    assert first.count("small") == 2 and first.count("big") == 6
+    assert order == list(interleave(pools, seed=1))  # deterministic: reruns resume the same order
+
+
+def test_parse_teacher_reads_name_path_and_weight() -> None:
+    t = parse_teacher("u2net=/x/u2net.onnx:0.3")
+    assert (t.name, t.weights, t.weight) == ("u2net", "/x/u2net.onnx", 0.3)
+    assert parse_teacher("isnet=c:/isnet.onnx").weights == "c:/isnet.onnx"
+    with pytest.raises(Exception, match="NAME=ONNX"):
+        parse_teacher("nonsense=/x.onnx")

@@ -72,3 +72,29 @@ def test_segloss_is_lower_for_better_logits_and_has_gradients() -> None:
     assert set(parts) == {"bce", "dice"}
     bad.backward()
     assert logits.grad is not None and float(logits.grad[0, 0, 8, 8]) < 0  # push fg logit up
+
+
+def test_confidence_weights_are_zero_at_one_half_and_one_at_the_ends() -> None:
+    from train.loss import confidence_weights
+
+    w = confidence_weights(np.array([0.0, 0.25, 0.5, 0.9, 1.0], np.float32))
+    assert np.allclose(w, [1.0, 0.5, 0.0, 0.8, 1.0])
+
+
+def test_padding_and_aux_logits_enter_the_loss_as_asked() -> None:
+    from train.loss import soft_iou
+
+    target = torch.from_numpy(square(16, 4, 12))[None, None]
+    good = (target * 2 - 1) * 10
+    assert float(soft_iou(good, target)) < 0.01 and float(soft_iou(-good, target)) > 0.95
+    # Wrong everywhere in the left half: with that half marked as padding the loss is ~0.
+    half = good.clone()
+    half[..., :8] = -half[..., :8]
+    valid = torch.ones_like(target)
+    valid[..., :8] = 0
+    loss_fn = SegLoss(1.0, 0.0, iou_weight=1.0)
+    masked, parts = loss_fn(half, target, valid, valid=valid)
+    unmasked, _ = loss_fn(half, target)
+    assert float(masked) < 0.01 < float(unmasked) and "iou_loss" in parts
+    with_aux, parts = loss_fn(good, target, aux=[-good])
+    assert "aux" in parts and float(with_aux) > float(loss_fn(good, target)[0]) + 0.1

@@ -140,3 +140,30 @@ def test_real_val_sets_ground_truth_scores_perfectly() -> None:
 
     res = evaluate_dirs(oracle, [root / "davis"], limit=1, progress=False)
     assert res["davis"]["iou"] == 1.0 and res["davis"]["boundary_f"] == 1.0
+
+
+def test_bootstrap_interval_resamples_clips_not_frames() -> None:
+    from bgremove.evaluate import clip_of
+    from bgremove.metrics import MetricAccumulator
+
+    assert clip_of("car-roundabout_00012") == "car-roundabout"
+    assert clip_of("000057_1") is None and clip_of("0003") is None
+    acc = MetricAccumulator()
+    # Two clips of 50 frames each: one perfect, one at 0.5. Frame by frame the mean looks
+    # certain; clip by clip there are only two observations, so the interval spans both.
+    for clip, iou in (("a", 1.0), ("b", 0.5)):
+        for _ in range(50):
+            acc.add("davis", {"iou": iou}, group=clip)
+    lo, hi, groups = acc.interval("davis", "iou")
+    assert groups == 2 and lo == 0.5 and hi == 1.0
+    frames = MetricAccumulator()
+    for i in range(100):
+        frames.add("x", {"iou": 1.0 if i % 2 else 0.5})
+    lo, hi, groups = frames.interval("x", "iou")
+    assert groups == 100 and 0.65 < lo < 0.75 < hi < 0.85
+
+
+def test_evaluate_dirs_reports_an_interval(tmp_path: Path) -> None:
+    a = write_pairs(tmp_path / "a", 3)
+    res = evaluate_dirs(lambda img: img[..., 0] / 255.0, [a], progress=False)["a"]
+    assert res["iou_lo"] == res["iou_hi"] == 1.0 and res["groups"] == 3

@@ -65,3 +65,30 @@ def test_imagenet_weights_load_by_key_name():
     got = model.encoder.state_dict()
     assert torch.equal(got["_blocks.15._project_conv.weight"], state["_blocks.15._project_conv.weight"])
     assert torch.equal(got["_conv_stem.weight"], state["_conv_stem.weight"])
+
+
+@pytest.mark.parametrize("hw", [(64, 64), (97, 65)])
+def test_slim_stride2_with_deep_supervision_returns_logits_and_aux_at_input_size(hw):
+    model = build_model({**TINY_ARGS, "stride2": "slim", "deep_supervision": True}).eval()
+    x = torch.randn(2, 3, *hw)
+    with torch.no_grad():
+        main, aux = model.forward_aux(x)
+        plain = model(x)
+    assert torch.equal(main, plain)  # forward is forward_aux's main output, nothing else
+    assert plain.shape == (2, 1, *hw) and [a.shape for a in aux] == [(2, 1, *hw)] * 3
+
+
+def test_slim_stride2_is_cheaper_than_the_full_scale_stage():
+    full, slim = build_model(), build_model({"stride2": "slim"})
+    n = [sum(p.numel() for p in m.decoder.stages[3].parameters()) for m in (full, slim)]
+    assert n[1] < n[0] / 2
+    # The coarser stages are the same modules: a checkpoint's other weights still fit.
+    assert {k for k in full.state_dict() if "stages.3" not in k} == \
+        {k for k in slim.state_dict() if "stages.3" not in k}
+
+
+def test_forward_without_deep_supervision_has_no_aux():
+    model = build_model(TINY_ARGS).eval()
+    with torch.no_grad():
+        _, aux = model.forward_aux(torch.randn(1, 3, 64, 64))
+    assert aux == []

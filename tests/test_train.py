@@ -218,3 +218,62 @@ def test_each_donor_folder_is_its_own_weighted_composite_source(data: Path, tmp_
     assert len(by_name["copypaste-val"].items) == 4
     one, _ = build_sources(config(data, tmp_path, copypaste_donors=["shapes"], copypaste_weight=0.5))
     assert [s.name for s in one] == ["shapes", "copypaste"]
+
+
+def test_distillation_recipe_selects_on_held_out_training_photos(data: Path, tmp_path: Path) -> None:
+    """The recipe of the ISNet-distilled weights: teacher sets with confidence weights, composites
+    on labelled backgrounds, padding masked, slim stride 2 + deep supervision, EMA, part-frozen
+    encoder, a smaller early crop, and best.pth chosen on photos held out of the training folders
+    (val/ sets are only reported)."""
+    cfg = config(data, tmp_path, extra_sets=["val:1.0"], copypaste_donors=["val"],
+                 copypaste_backgrounds=["shapes"], copypaste_weight=0.5,
+                 holdout_sets=["shapes:4"], best_set="select", patience=0,
+                 model_args={**TINY_ARGS, "stride2": "slim", "deep_supervision": True},
+                 mask_padding=True, teacher_confidence=True, zoom=[0.5, 1.5],
+                 paste_scale=[0.1, 0.7], iou_weight=1.0, dice_weight=0.0, ema_decay=0.9,
+                 freeze_stride8_frac=0.5, early_input_size=32, early_frac=0.5, epochs=2)
+    trainer = Trainer(cfg)
+    kinds = {s.name: s.kind for s in trainer.sources}
+    assert kinds == {"shapes": "gt", "val": "teacher", "copypaste": "composite"}
+    assert len(trainer.sources[0].items) == 20  # 24 minus the 4 held out for selection
+    assert trainer.size_at(0) == 32 and trainer.size_at(1) == 64
+    batch = next(iter(trainer.loader()))
+    assert batch["image"].shape[-1] == 32 and set(batch) >= {"valid", "weight"}
+    trainer.run()
+    rows = history.read_csv(tmp_path / "history.csv")
+    assert len(rows) == 2 and "shapes-select/iou" in rows[-1] and "val/iou" in rows[-1]
+    assert not torch.equal(trainer.ema.model.head.weight, trainer.model.head.weight)
+    from train.loop import early_encoder, set_train_mode
+
+    set_train_mode(trainer.model, False, frozen_to_stride8=True)
+    frozen = early_encoder(trainer.model.encoder)
+    assert all(not p.requires_grad for m in frozen for p in m.parameters())
+    assert not trainer.model.encoder._bn0.training and trainer.model.encoder._blocks[-1].training
+    assert trainer.model.encoder._blocks[-1]._project_conv.weight.requires_grad
+    model, ckpt = load_checkpoint(tmp_path / "best.pth")
+    assert ckpt["model_args"]["stride2"] == "slim"
+    _through_backend(tmp_path / "best.pth")
+
+
+def test_the_selection_split_survives_a_growing_folder_on_resume(data: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    grow = tmp_path / "grow"
+    shutil.copytree(data / "shapes", grow)
+
+    def cfg(**over):
+        return config(data, tmp_path / "run", train_sets=[str(grow)], holdout_sets=[f"{grow}:4"],
+                      best_set="select", **over)
+
+    Trainer(cfg(max_steps=1)).run()
+    first = json.loads((tmp_path / "run" / "selection.json").read_text())[str(grow)]
+    assert len(first) == 4
+    for name in ("images", "masks"):  # the teacher labels more photos meanwhile
+        for f in sorted((grow / name).iterdir())[:6]:
+            shutil.copy(f, f.with_name("new" + f.name))
+    resumed = Trainer(cfg(), resume=True)
+    assert json.loads((tmp_path / "run" / "selection.json").read_text())[str(grow)] == first
+    trained = {img.stem for img, _ in resumed.sources[0].items}
+    assert len(trained) == 24 + 6 - 4 and not trained & set(first)
+    assert [n for n, _ in resumed.validator.sets if n.endswith("-select")] == ["grow-select"]

@@ -50,6 +50,24 @@ def warp_pair(img: np.ndarray, mask: np.ndarray, matrix: np.ndarray, out_size: i
     return img, np.clip(mask, 0.0, 1.0)
 
 
+def valid_region(src_hw: tuple[int, int], matrix: np.ndarray, out_size: int) -> np.ndarray:
+    """HW float32: 1 where the warp samples the source image, 0 on the replicated padding (which
+    inference crops away: a loss there teaches nothing and Dice would count its streaks)."""
+    ones = np.ones(src_hw, np.float32)
+    inside = cv2.warpAffine(ones, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return (inside >= 0.5).astype(np.float32)
+
+
+def area_prefit(img: np.ndarray, mask: np.ndarray, factor: float) -> Pair:
+    """Shrink by `factor` with INTER_AREA first when the warp would shrink a lot: the warp's
+    bilinear sampling aliases fine texture, which inference (INTER_AREA) never shows the model."""
+    h, w = img.shape[:2]
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return (cv2.resize(img, size, interpolation=cv2.INTER_AREA),
+            cv2.resize(mask, size, interpolation=cv2.INTER_AREA))
+
+
 def colour_lut(
     brightness: float, contrast: float, gamma: float, gains: Sequence[float]
 ) -> np.ndarray:
@@ -102,10 +120,13 @@ class RandomAffineCrop:
         rotate: float = 15.0,
         flip_p: float = 0.5,
         shift: float = 0.1,
+        with_valid: bool = False,
     ) -> None:
+        """with_valid: return the mask as HW x 2, (label, valid_region), for the loss."""
         self.size, self.scale, self.rotate, self.flip_p, self.shift = (
             size, scale, rotate, flip_p, shift
         )
+        self.with_valid = with_valid
 
     def params(self, src_hw: tuple[int, int], rng: np.random.Generator) -> dict:
         # Log-uniform scale: zooming in x1.25 and out x0.8 are equally likely.
@@ -122,8 +143,17 @@ class RandomAffineCrop:
         }
 
     def __call__(self, img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> Pair:
-        m = affine_matrix(img.shape[:2], self.size, **self.params(img.shape[:2], rng))
-        return warp_pair(img, mask, m, self.size)
+        params = self.params(img.shape[:2], rng)
+        if self.with_valid:  # the newer pipeline: also pre-shrink with INTER_AREA
+            fit = params["scale"] * self.size / max(img.shape[:2])
+            if fit < 0.5:
+                img, mask = area_prefit(img, mask, fit * 1.25)
+        src_hw = img.shape[:2]
+        m = affine_matrix(src_hw, self.size, **params)
+        img, mask = warp_pair(img, mask, m, self.size)
+        if self.with_valid:
+            mask = np.dstack([mask, valid_region(src_hw, m, self.size)])
+        return img, mask
 
 
 class ColourJitter:
@@ -198,13 +228,16 @@ class Compose:
         return img, mask
 
 
-def build_augmenter(size: int, strength: float = 1.0) -> Compose:
+def build_augmenter(size: int, strength: float = 1.0, zoom: tuple[float, float] = (0.75, 1.25),
+                    with_valid: bool = False) -> Compose:
     """The training pipeline; `strength` 0 keeps only the resize/crop (for debugging or a
-    final low-augmentation phase), 1 is the default, values in between scale the probabilities."""
+    final low-augmentation phase), 1 is the default, values in between scale the probabilities.
+    zoom: the range of the image's long side relative to `size` (log-uniform). with_valid: the
+    mask comes back as HW x 2, (label, valid region)."""
     s = max(0.0, float(strength))
     geo = RandomAffineCrop(size, rotate=15.0 * min(s, 1.0), shift=0.1 * min(s, 1.0),
-                           scale=(0.75, 1.25) if s > 0 else (1.0, 1.0),
-                           flip_p=0.5 if s > 0 else 0.0)
+                           scale=tuple(zoom) if s > 0 else (1.0, 1.0),
+                           flip_p=0.5 if s > 0 else 0.0, with_valid=with_valid)
     return Compose([
         geo,
         ColourJitter(p=min(1.0, 0.8 * s)),

@@ -106,5 +106,7 @@ class CopyPaste:
         cut = object_crop(*self.load_pair(self.donors[index]))
         if cut is None:  # an empty donor mask: the plain background is still a valid sample
             return bg, bg_mask
-        return paste(bg, bg_mask, cut[0], cut[1], scale=rng.uniform(*self.scale),
+        # Log-uniform: objects a tenth of the canvas are as common as objects twice that size.
+        scale = float(np.exp(rng.uniform(*np.log(self.scale))))
+        return paste(bg, bg_mask, cut[0], cut[1], scale=scale,
                      position=(rng.random(), rng.random()), feather=rng.uniform(*self.feather))

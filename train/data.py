@@ -17,7 +17,7 @@ from bgremove.discover import is_image_name
 from bgremove.evaluate import find_pairs
 from train.augment import Compose
 from train.copypaste import CopyPaste, Item
-from train.loss import boundary_weights
+from train.loss import boundary_weights, confidence_weights
 from train.sampler import StreamSampler
 
 COMPLETE = ".complete"  # written last by prepare_cache: a half-written cache is never used
@@ -31,6 +31,9 @@ class Source:
     items: list[Item]
     weight: float
     copypaste: CopyPaste | None = None
+    # "gt": human masks (boundary-weighted loss); "teacher": a model's soft labels, and
+    # composites, whose labels may come from one (confidence-weighted loss).
+    kind: str = "gt"
 
 
 # ---------------------------------------------------------------- folders and the cache
@@ -79,14 +82,16 @@ def folder_items(directory: Path) -> list[Item]:
     return plain_images(directory)
 
 
-def split_items(items: list, fraction: float, seed: int, key: str) -> tuple[list, list]:
+def split_items(items: list, fraction: float, seed: int, key: str,
+                count: int = 0) -> tuple[list, list]:
     """(train, held out): a seeded, per-folder split so the same folder always splits the same
-    way (donor lists and pair lists of one folder agree on what is held out)."""
-    if fraction <= 0:
+    way (donor lists and pair lists of one folder agree on what is held out). Holds out
+    `count` items when given, else `fraction` of them."""
+    if fraction <= 0 and count <= 0:
         return list(items), []
     salt = int(hashlib.sha1(key.encode()).hexdigest()[:8], 16)
     order = np.random.default_rng([seed, salt]).permutation(len(items))
-    n_val = max(1, int(round(len(items) * fraction)))
+    n_val = min(count, len(items) - 1) if count > 0 else max(1, int(round(len(items) * fraction)))
     held = set(order[:n_val].tolist())
     return ([x for i, x in enumerate(items) if i not in held],
             [x for i, x in enumerate(items) if i in held])
@@ -119,9 +124,11 @@ class StreamDataset(Dataset):
     """Indexed by the sampler's (source, item, pos); `pos` seeds the sample's augmentation."""
 
     def __init__(self, sources: list[Source], augment: Compose, seed: int,
-                 boundary_amplitude: float = 4.0, boundary_sigma: float = 3.0) -> None:
+                 boundary_amplitude: float = 4.0, boundary_sigma: float = 3.0,
+                 teacher_confidence: bool = False) -> None:
         self.sources, self.augment, self.seed = sources, augment, int(seed)
         self.boundary = (boundary_amplitude, boundary_sigma)
+        self.teacher_confidence = teacher_confidence
 
     def __len__(self) -> int:
         return sum(len(s.items) for s in self.sources)
@@ -144,11 +151,18 @@ class StreamDataset(Dataset):
 
     def __getitem__(self, key: tuple[int, int, int]) -> dict[str, torch.Tensor]:
         img, mask = self.sample(*key)
-        weight = boundary_weights(mask, *self.boundary)
+        valid = np.ones(mask.shape[:2], np.float32)
+        if mask.ndim == 3:  # (label, valid region) from an augmenter built with_valid
+            mask, valid = np.ascontiguousarray(mask[..., 0]), np.ascontiguousarray(mask[..., 1])
+        if self.teacher_confidence and self.sources[key[0]].kind != "gt":
+            weight = confidence_weights(mask)
+        else:
+            weight = boundary_weights(mask, *self.boundary)
         return {
             "image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),  # uint8 CHW
             "mask": torch.from_numpy(mask[None].astype(np.float32)),
-            "weight": torch.from_numpy(weight[None]),
+            "weight": torch.from_numpy((weight * valid)[None]),
+            "valid": torch.from_numpy(valid[None]),
             "source": torch.tensor(key[0]),
         }
 

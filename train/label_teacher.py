@@ -1,17 +1,28 @@
-"""Label unlabelled photos with a teacher model run through bgremove itself.
+"""Label unlabelled photos with teacher models run through bgremove itself.
 
-    python -m train.label_teacher IN_DIR OUT_DIR --weights .peers/u2net/u2net.onnx [--preset u2net]
+    python -m train.label_teacher cache/photos/caltech101 ../shared/data/unlabeled/imagenet-1k \\
+        --out cache/labels/isnet640 --teacher isnet=cache/teachers/isnet.onnx --size 640 --flip
 
-Writes OUT_DIR/images/<stem>.<ext> (links to the originals) and OUT_DIR/masks/<stem>.png, the
-layout train/ reads. A teacher is wrong often enough that its labels are filtered: masks that are
-nearly empty, nearly full-frame, or mostly undecided (many pixels between 0.1 and 0.9) are left out
-and listed in OUT_DIR/rejected.tsv with the reason, so a person can look at them.
+For every pool folder it writes OUT/<pool>/images/<stem>.<ext> (links to the originals) and
+OUT/<pool>/masks/<stem>.png, the layout train/ reads, plus OUT/<pool>/labels.tsv (coverage and
+confidence of each label).
+
+Labels stay soft (the teacher's probability, 0..255) and none is rejected: a photo the teacher
+is unsure about still teaches where it is sure, because training weighs every pixel by the
+label's confidence |2p - 1| (train/loss.py). Rejecting the undecided 27% instead biased the old
+set towards easy, large objects.
+
+Several `--teacher NAME=ONNX[:WEIGHT]` are averaged with those weights. Photos are labelled
+interleaved across pools in a seeded order, so a run stopped early has labelled every pool in
+proportion; a rerun labels only what is missing (the labels are a cache, not commits).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,71 +31,106 @@ from joblib import Parallel, delayed
 from bgremove.discover import is_image_name
 from bgremove.io import encode_image, write_atomic
 
-MIN_COVERAGE = 0.01  # below: the teacher found nothing
-MAX_COVERAGE = 0.97  # above: the teacher kept the whole frame (scenes, textures)
-MAX_UNDECIDED = 0.25  # share of the object's pixels the teacher is unsure about (soft U2-Net edges count)
-
-_remover = None
+PRESETS = {"isnet": "isnet", "u2net": "u2net", "u2netp": "u2netp"}  # teacher name -> preset
+_removers: list | None = None
 
 
-def verdict(prob: np.ndarray, max_undecided: float = MAX_UNDECIDED) -> str:
-    """'' for a usable label, else the reason to reject it."""
-    coverage = float((prob > 0.5).mean())
-    if coverage < MIN_COVERAGE:
-        return f"empty ({coverage:.3f})"
-    if coverage > MAX_COVERAGE:
-        return f"full-frame ({coverage:.3f})"
-    undecided = float(((prob > 0.1) & (prob < 0.9)).mean()) / max(coverage, 1e-6)
-    if undecided > max_undecided:
-        return f"undecided ({undecided:.3f})"
-    return ""
+@dataclasses.dataclass(frozen=True)
+class Teacher:
+    name: str
+    weights: str
+    weight: float = 1.0
 
 
-def label_one(path: Path, out: Path, weights: str, preset: str | None,
-              max_undecided: float = MAX_UNDECIDED) -> tuple[str, str]:
-    global _remover
-    if _remover is None:  # one model per worker process
-        from bgremove.api import Remover
-
-        _remover = Remover(weights, preset=preset, threads=1)
-    prob = _remover.mask(path)
-    reason = verdict(prob, max_undecided)
-    if not reason:
-        mask = (prob * 255.0 + 0.5).astype(np.uint8)
-        write_atomic(out / "masks" / f"{path.stem}.png", encode_image(mask, "png"))
-        link = out / "images" / path.name
-        if not link.exists():
-            os.symlink(path.resolve(), link)
-    return path.name, reason
+def parse_teacher(spec: str) -> Teacher:
+    """'isnet=cache/teachers/isnet.onnx' or 'u2net=.peers/u2net/u2net.onnx:0.3'."""
+    name, _, path = spec.partition("=")
+    head, sep, tail = path.rpartition(":")
+    weight = 1.0
+    if sep and tail.replace(".", "", 1).isdigit():
+        path, weight = head, float(tail)
+    if name not in PRESETS or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=ONNX[:WEIGHT] with NAME in {list(PRESETS)}")
+    return Teacher(name, path, weight)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("input", type=Path)
-    ap.add_argument("output", type=Path)
-    ap.add_argument("--weights", required=True, help="teacher ONNX, e.g. rembg's u2net.onnx")
-    ap.add_argument("--preset", default=None, help="default: from the file name")
+def label_stats(prob: np.ndarray) -> tuple[float, float]:
+    """(coverage: share of pixels > 0.5, confidence: mean |2p - 1|, the mean loss weight)."""
+    return float((prob > 0.5).mean()), float(np.abs(2.0 * prob - 1.0).mean())
+
+
+def interleave(pools: dict[str, list[Path]], seed: int) -> Iterator[tuple[str, Path]]:
+    """Each pool in its own seeded order, taken in turn in proportion to its size."""
+    rng = np.random.default_rng(seed)
+    orders = {name: [files[i] for i in rng.permutation(len(files))] for name, files in pools.items()}
+    keyed = [((k + 0.5) / len(files), name, path)
+             for name, files in orders.items() for k, path in enumerate(files)]
+    for _, name, path in sorted(keyed, key=lambda t: (t[0], t[1])):
+        yield name, path
+
+
+def _load_removers(teachers: tuple[Teacher, ...], size: int, flip: bool) -> list:
+    from bgremove.api import Remover
+
+    removers = []
+    for t in teachers:
+        r = Remover(t.weights, preset=PRESETS[t.name], threads=1, tta=flip)
+        if size:  # the teacher's input size (ISNet takes any multiple of 64)
+            r.backend.preprocessing = dataclasses.replace(r.backend.preprocessing, input_size=size)
+        removers.append(r)
+    return removers
+
+
+def label_one(path: Path, pool_out: Path, teachers: tuple[Teacher, ...], size: int,
+              flip: bool) -> tuple[str, float, float]:
+    global _removers
+    if _removers is None:  # one set of models per worker process
+        _removers = _load_removers(teachers, size, flip)
+    total = sum(t.weight for t in teachers)
+    prob = sum(t.weight / total * r.mask(path) for t, r in zip(teachers, _removers, strict=True))
+    mask = (np.clip(prob, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    write_atomic(pool_out / "masks" / f"{path.stem}.png", encode_image(mask, "png"))
+    link = pool_out / "images" / path.name
+    if not link.is_symlink() and not link.exists():
+        os.symlink(path.resolve(), link)
+    return path.stem, *label_stats(mask.astype(np.float32) / 255.0)
+
+
+def todo(pools: dict[str, list[Path]], out: Path, seed: int) -> list[tuple[str, Path]]:
+    return [(name, p) for name, p in interleave(pools, seed)
+            if not (out / name / "masks" / f"{p.stem}.png").exists()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m train.label_teacher", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("pools", nargs="+", type=Path, help="folders of photos, one pool each")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--teacher", type=parse_teacher, action="append", required=True)
+    ap.add_argument("--size", type=int, default=0, help="teacher input size (0: its preset's)")
+    ap.add_argument("--flip", action="store_true", help="average with a mirrored pass (2x cost)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--max-undecided", type=float, default=MAX_UNDECIDED,
-                    help="reject labels whose unsure pixels exceed this share of the object")
-    args = ap.parse_args()
-    files = sorted(p for p in args.input.iterdir() if is_image_name(p.name))
-    # Resumable: photos labelled by an earlier (interrupted) run are not labelled again.
-    rejected_file = args.output / "rejected.tsv"
-    seen = {line.split("\t")[0] for line in rejected_file.read_text().splitlines()} \
-        if rejected_file.exists() else set()
-    files = [p for p in files
-             if p.name not in seen and not (args.output / "masks" / f"{p.stem}.png").exists()]
-    for sub in ("images", "masks"):
-        (args.output / sub).mkdir(parents=True, exist_ok=True)
-    jobs = (delayed(label_one)(p, args.output, args.weights, args.preset, args.max_undecided) for p in files)
-    results = Parallel(n_jobs=args.workers)(jobs)
-    rejected = [(name, why) for name, why in results if why]
-    with rejected_file.open("a") as fh:
-        fh.writelines(f"{name}\t{why}\n" for name, why in rejected)
-    print(f"labelled {len(files) - len(rejected)} of {len(files)}; rejected {len(rejected)} "
-          f"(see {args.output / 'rejected.tsv'})")
+    ap.add_argument("--chunk", type=int, default=200, help="photos per resumable chunk")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    pools = {p.name: sorted(f for f in p.iterdir() if is_image_name(f.name)) for p in args.pools}
+    for name in pools:
+        for sub in ("images", "masks"):
+            (args.out / name / sub).mkdir(parents=True, exist_ok=True)
+    jobs = todo(pools, args.out, args.seed)
+    print(f"{len(jobs)} of {sum(map(len, pools.values()))} photos to label", flush=True)
+    teachers = tuple(args.teacher)
+    with Parallel(n_jobs=args.workers) as parallel:
+        for start in range(0, len(jobs), args.chunk):
+            chunk = jobs[start:start + args.chunk]
+            rows = parallel(delayed(label_one)(p, args.out / name, teachers, args.size, args.flip)
+                            for name, p in chunk)
+            for (name, _), (stem, coverage, confidence) in zip(chunk, rows, strict=True):
+                with (args.out / name / "labels.tsv").open("a") as fh:
+                    fh.write(f"{stem}\t{coverage:.4f}\t{confidence:.4f}\n")
+            print(f"labelled {start + len(chunk)}/{len(jobs)}", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

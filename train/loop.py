@@ -12,12 +12,25 @@ import torch
 from bgremove.metrics import HIGHER_IS_BETTER
 
 
-def set_train_mode(model: torch.nn.Module, frozen_encoder: bool) -> None:
-    """Train mode, except a frozen encoder also keeps its BatchNorm statistics fixed."""
+def set_train_mode(model: torch.nn.Module, frozen_encoder: bool, frozen_to_stride8: bool = False
+                   ) -> None:
+    """Train mode, except a frozen encoder (or its part up to stride 8: the stem and the blocks
+    up to the stride-8 feature, generic edges and textures) also keeps its BatchNorm statistics
+    fixed. Freezing that part saved ~1.6x per step on CPU (no backward through the widest maps)."""
     model.train()
     model.encoder.requires_grad_(not frozen_encoder)
     if frozen_encoder:
         model.encoder.eval()
+    elif frozen_to_stride8:
+        for module in early_encoder(model.encoder):
+            module.requires_grad_(False)
+            module.eval()
+
+
+def early_encoder(encoder: torch.nn.Module) -> list[torch.nn.Module]:
+    """The encoder's modules up to and including its stride-8 feature."""
+    last = encoder.taps[2]
+    return [encoder._conv_stem, encoder._bn0, *encoder._blocks[: last + 1]]
 
 
 def normalise(images: torch.Tensor, pre) -> torch.Tensor:
@@ -40,9 +53,10 @@ def train_step(t, batch: dict) -> dict[str, float] | None:
     x = normalise(batch["image"].to(dev, non_blocking=True), t.pre)
     x = x.contiguous(memory_format=t.memory_format)
     y, w = batch["mask"].to(dev, non_blocking=True), batch["weight"].to(dev, non_blocking=True)
+    valid = batch["valid"].to(dev, non_blocking=True) if "valid" in batch else None
     with t.autocast():
-        logits = t.model(x)
-    loss, parts = t.loss_fn(logits, y, w)
+        logits, aux = t.model.forward_aux(x)
+    loss, parts = t.loss_fn(logits, y, w, aux, valid)
     t.optimizer.zero_grad(set_to_none=True)
     if not torch.isfinite(loss):
         t.scheduler.step()
@@ -54,6 +68,8 @@ def train_step(t, batch: dict) -> dict[str, float] | None:
     t.scaler.step(t.optimizer)
     t.scaler.update()
     t.scheduler.step()
+    if t.ema is not None:
+        t.ema.update(t.model)
     return {"loss": float(loss.detach()), **parts, "iou": batch_iou(logits.detach(), y)}
 
 
@@ -102,11 +118,12 @@ def _log(t, epoch: int, sums: dict) -> None:
 
 
 def validate(t) -> dict:
-    t.model.eval()
+    model = t.shipped_model
+    model.eval()
 
     def forward(x):
         with t.autocast():
-            return t.model(x.to(memory_format=t.memory_format))
+            return model(x.to(memory_format=t.memory_format))
 
     return t.validator.run(forward, t.loss_fn, t.device)
 
@@ -140,7 +157,7 @@ def end_epoch(t, epoch: int) -> bool:
         prog["bad_epochs"] += 1
     t.history.append(row)
     prog.update(epoch=epoch + 1, epoch_sums={})
-    stop = prog["bad_epochs"] >= cfg["patience"]
+    stop = cfg["patience"] > 0 and prog["bad_epochs"] >= cfg["patience"]
     prog["done"] = stop or prog["epoch"] >= cfg["epochs"]
     t.save()
     t.write_history()
@@ -151,6 +168,12 @@ def end_epoch(t, epoch: int) -> bool:
 def _score(results: dict, cfg: dict) -> float:
     """The selection score, higher is better whatever the metric."""
     name, metric = cfg["best_set"], cfg["best_metric"]
+    if name == "select":  # the sets held out of the training folders (holdout_sets)
+        picked = [r[metric] for n, r in results.items() if n.endswith("-select")]
+        if not picked:
+            raise KeyError("best_set 'select' needs holdout_sets")
+        value = sum(picked) / len(picked)
+        return value if HIGHER_IS_BETTER.get(metric, False) else -value
     if name not in results:
         raise KeyError(f"best_set {name!r} is not a val set: {sorted(results)}")
     value = results[name][metric]
@@ -179,7 +202,11 @@ def train_epochs(t) -> bool:
     it = iter(t.loader())
     while prog["epoch"] < cfg["epochs"]:
         epoch = prog["epoch"]
-        set_train_mode(t.model, epoch < cfg["freeze_encoder_epochs"])
+        if t.size_at(epoch) != t.crop_size:  # the late, full-size epochs
+            print(f"crop size {t.crop_size} -> {t.size_at(epoch)}", flush=True)
+            it = iter(t.loader())
+        set_train_mode(t.model, epoch < cfg["freeze_encoder_epochs"],
+                       epoch < round(cfg["freeze_stride8_frac"] * cfg["epochs"]))
         if not run_steps(t, it, epoch):
             return False
         if end_epoch(t, epoch):

@@ -41,33 +41,72 @@ def weighted_bce(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tenso
     return (per_pixel * weight).sum() / weight.sum().clamp_min(1e-6)
 
 
-def soft_dice(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+def confidence_weights(mask: np.ndarray) -> np.ndarray:
+    """|2p - 1| of a soft teacher label: full weight where the teacher was sure, none where it
+    said 0.5. Replaces rejecting whole photos the teacher was unsure about."""
+    return np.abs(2.0 * mask - 1.0).astype(np.float32)
+
+
+def soft_dice(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+              eps: float = 1.0) -> torch.Tensor:
     """1 - Dice of the sigmoid probability, per image then averaged; eps keeps an empty target
-    with an empty prediction at loss 0."""
-    p = torch.sigmoid(logits).flatten(1)
-    t = target.flatten(1)
+    with an empty prediction at loss 0. `weight` (0 on padding) masks pixels out."""
+    p, t = torch.sigmoid(logits).flatten(1), target.flatten(1)
+    if weight is not None:
+        w = weight.flatten(1)
+        p, t = p * w, t * w
     inter = (p * t).sum(1)
     return (1 - (2 * inter + eps) / (p.sum(1) + t.sum(1) + eps)).mean()
 
 
+def soft_iou(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+             eps: float = 1.0) -> torch.Tensor:
+    """1 - soft IoU (as BASNet's IoU loss), per image then averaged, pixels weighted."""
+    p, t = torch.sigmoid(logits).flatten(1), target.flatten(1)
+    w = weight.flatten(1) if weight is not None else torch.ones_like(p)
+    inter = (w * p * t).sum(1)
+    union = (w * (p + t - p * t)).sum(1)
+    return (1 - (inter + eps) / (union + eps)).mean()
+
+
 class SegLoss(torch.nn.Module):
-    """bce_weight * boundary-weighted BCE + dice_weight * (1 - Dice). `amplitude` and `sigma`
-    are the boundary-weight parameters the weight maps are built with (see boundary_weights)."""
+    """bce_weight * weighted BCE + dice_weight * (1 - Dice) + iou_weight * (1 - soft IoU), on the
+    main logits and, with deep supervision, aux_weight x the mean over the auxiliary logits.
+    `amplitude` and `sigma` are the boundary-weight parameters the weight maps are built with
+    (see boundary_weights)."""
 
     def __init__(self, bce_weight: float = 1.0, dice_weight: float = 1.0,
-                 amplitude: float = 4.0, sigma: float = 3.0) -> None:
+                 amplitude: float = 4.0, sigma: float = 3.0, iou_weight: float = 0.0,
+                 aux_weight: float = 0.4) -> None:
         super().__init__()
-        self.bce_weight, self.dice_weight = bce_weight, dice_weight
-        self.amplitude, self.sigma = amplitude, sigma
+        self.bce_weight, self.dice_weight, self.iou_weight = bce_weight, dice_weight, iou_weight
+        self.amplitude, self.sigma, self.aux_weight = amplitude, sigma, aux_weight
+
+    def single(self, logits, target, weight, valid) -> tuple[torch.Tensor, dict[str, float]]:
+        logits = logits.float()  # the loss in fp32 even under autocast
+        bce = weighted_bce(logits, target, weight)
+        loss, parts = self.bce_weight * bce, {"bce": float(bce.detach())}
+        if self.dice_weight:
+            dice = soft_dice(logits, target, valid)
+            loss = loss + self.dice_weight * dice
+            parts["dice"] = float(dice.detach())
+        if self.iou_weight:
+            iou = soft_iou(logits, target, valid)
+            loss = loss + self.iou_weight * iou
+            parts["iou_loss"] = float(iou.detach())
+        return loss, parts
 
     def forward(
-        self, logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None
+        self, logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+        aux: list[torch.Tensor] | tuple = (), valid: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """logits, target, weight: (N, 1, H, W). Returns the loss and its parts as floats."""
-        logits = logits.float()  # the loss in fp32 even under autocast
+        """logits, target, weight, valid: (N, 1, H, W); valid is 1 on the image, 0 on padding
+        (default: all 1). Returns the loss and its parts as floats."""
         if weight is None:
             weight = torch.ones_like(target)
-        bce = weighted_bce(logits, target, weight)
-        dice = soft_dice(logits, target)
-        loss = self.bce_weight * bce + self.dice_weight * dice
-        return loss, {"bce": float(bce.detach()), "dice": float(dice.detach())}
+        loss, parts = self.single(logits, target, weight, valid)
+        if aux:
+            extra = sum(self.single(a, target, weight, valid)[0] for a in aux) / len(aux)
+            loss = loss + self.aux_weight * extra
+            parts["aux"] = float(extra.detach())
+        return loss, parts

@@ -41,55 +41,95 @@ def use_cache(items: list[Item], directory: Path, root: Path | None) -> list[Ite
     return [by_stem.get(img.stem, (img, mask)) for img, mask in items]
 
 
-def train_items(directory: Path, cfg: dict) -> tuple[list[Item], list[Item]]:
-    """(training items, possibly cached; held-out val items at full resolution)."""
+def holdout_counts(cfg: dict) -> dict[Path, int]:
+    """folder -> how many of its items `holdout_sets` keeps out of training for selection."""
+    return {existing_dir(d, cfg): int(n) for d, n in map(parse_set, cfg.get("holdout_sets", []))}
+
+
+Selection = dict[str, list[str]]  # folder -> stems held out for selection, fixed per run
+
+
+def select_split(items: list[Item], directory: Path, count: int, cfg: dict,
+                 fixed: Selection) -> tuple[list[Item], list[Item]]:
+    """Hold out `count` items for selection. The choice is recorded in `fixed` and reused as it
+    is when the folder is listed again (a resumed run whose teacher labels have grown since
+    keeps scoring the same photos, so its epochs stay comparable)."""
+    key = str(directory)
+    if key not in fixed:
+        _, held = split_items(items, 0.0, cfg["seed"], key, count)
+        fixed[key] = sorted(img.stem for img, _ in held)
+    stems = set(fixed[key])
+    return ([it for it in items if it[0].stem not in stems],
+            [it for it in items if it[0].stem in stems])
+
+
+def train_items(directory: Path, cfg: dict, fixed: Selection | None = None
+                ) -> tuple[list[Item], list[Item]]:
+    """(training items, possibly cached; held-out items at full resolution)."""
     items = folder_items(directory)
     if not items:
         raise ConfigError(f"{directory}: no images found")
-    train, held = split_items(items, cfg["val_split"], cfg["seed"], key=str(directory))
+    count = holdout_counts(cfg).get(directory, 0)
+    if count:
+        train, held = select_split(items, directory, count, cfg, {} if fixed is None else fixed)
+    else:
+        train, held = split_items(items, cfg["val_split"], cfg["seed"], str(directory))
     return use_cache(train, directory, cache_root(cfg)), held
 
 
-def build_sources(cfg: dict) -> tuple[list[Source], list[ValSet]]:
-    """The weighted training sources and the held-out val sets (when val_split > 0)."""
+def build_sources(cfg: dict, fixed: Selection | None = None) -> tuple[list[Source], list[ValSet]]:
+    """The weighted training sources and the held-out sets: '<set>-select' for folders in
+    holdout_sets (they pick best.pth with best_set = "select"; `fixed` records and replays
+    which photos), '<set>-holdout' for val_split."""
+    fixed = {} if fixed is None else fixed
+    n_train = len(cfg["train_sets"])
     specs = [parse_set(s) for s in [*cfg["train_sets"], *cfg["extra_sets"]]]
     dirs = [existing_dir(d, cfg) for d, _ in specs]
+    selected = holdout_counts(cfg)
     sources, held_sets = [], []
-    for directory, name, (_, weight) in zip(dirs, set_names(dirs), specs, strict=True):
-        train, held = train_items(directory, cfg)
-        sources.append(Source(name, train, weight))
+    for i, (directory, name, (_, weight)) in enumerate(zip(dirs, set_names(dirs), specs,
+                                                            strict=True)):
+        train, held = train_items(directory, cfg, fixed)
+        sources.append(Source(name, train, weight, kind="gt" if i < n_train else "teacher"))
         if held:
-            held_sets.append(ValSet(f"{name}-holdout", held))
+            suffix = "select" if directory in selected else "holdout"
+            held_sets.append(ValSet(f"{name}-{suffix}", held))
     if cfg["copypaste_weight"] > 0:
-        sources += copypaste_sources(cfg)
+        sources += copypaste_sources(cfg, fixed)
     if not sources:
         raise ConfigError("no training data: set train_sets (or copypaste_donors)")
     return sources, held_sets
 
 
-def copypaste_sources(cfg: dict) -> list[Source]:
+def copypaste_sources(cfg: dict, fixed: Selection | None = None) -> list[Source]:
     """One composite source per donor folder, weighted copypaste_weight x the folder's weight:
     a small donor set (teacher-labelled objects) would otherwise be drawn in proportion to its size
     next to 14k garments, i.e. almost never."""
     specs = [parse_set(s) for s in cfg["copypaste_donors"]]
     if not specs:
         return []
+    fixed = {} if fixed is None else fixed
     backgrounds: list[Item] = []
+    selected = holdout_counts(cfg)
     for spec in cfg["copypaste_backgrounds"]:
         directory = existing_dir(parse_set(spec)[0], cfg)
-        backgrounds += use_cache(folder_items(directory), directory, cache_root(cfg))
+        items = folder_items(directory)
+        if directory in selected:  # a photo held out for selection is never pasted onto
+            items = select_split(items, directory, selected[directory], cfg, fixed)[0]
+        backgrounds += use_cache(items, directory, cache_root(cfg))
     if not backgrounds:
         raise ConfigError("CopyPaste needs donor pairs and background images")
     dirs = [existing_dir(d, cfg) for d, _ in specs]
     names = set_names(dirs)
     sources = []
     for directory, name, (_, weight) in zip(dirs, names, specs, strict=True):
-        donors = train_items(directory, cfg)[0]
+        donors = train_items(directory, cfg, fixed)[0]
         if not donors:
             raise ConfigError("CopyPaste needs donor pairs and background images")
-        paste = CopyPaste(donors, backgrounds, load_pair)
+        paste = CopyPaste(donors, backgrounds, load_pair, scale=tuple(cfg["paste_scale"]))
         label = "copypaste" if len(specs) == 1 else f"copypaste-{name}"
-        sources.append(Source(label, donors, float(cfg["copypaste_weight"]) * weight, paste))
+        sources.append(Source(label, donors, float(cfg["copypaste_weight"]) * weight, paste,
+                              kind="composite"))
     return sources
 
 

@@ -35,7 +35,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_resume(out: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                 scheduler: Any, scaler: Any, progress: dict, history: list[dict],
-                cfg: dict) -> None:
+                cfg: dict, ema: dict | None = None) -> None:
     atomic_torch_save({
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -45,6 +45,7 @@ def save_resume(out: Path, *, model: torch.nn.Module, optimizer: torch.optim.Opt
         "history": list(history),
         "rng": rng_state(),
         "config": dict(cfg),
+        "ema": ema,
     }, out / RESUME)
 
 

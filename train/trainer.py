@@ -17,6 +17,7 @@ from bgremove.model.checkpoint import DEFAULT_PREPROCESSING, load_checkpoint
 from train import history as hist
 from train.augment import build_augmenter
 from train.data import StreamDataset, make_loader
+from train.ema import EMA
 from train.loss import SegLoss
 from train.sampler import StreamSampler
 from train.sets import build_sources, build_val_sets
@@ -71,7 +72,7 @@ class Trainer:
             torch.set_num_threads(cfg["threads"] or max(1, (os.cpu_count() or 1) - 1))
         torch.manual_seed(cfg["seed"])
         self.pre = dataclasses.replace(DEFAULT_PREPROCESSING, input_size=cfg["input_size"])
-        self._build_data()
+        self._build_data(resume)
         self._build_model()
         self.progress = {"epoch": 0, "step": 0, "best": -math.inf, "best_epoch": 0,
                          "bad_epochs": 0, "epoch_sums": {}}
@@ -81,34 +82,47 @@ class Trainer:
         (self.out / "config.json").write_text(json.dumps(cfg, indent=2, default=str))
 
     # ------------------------------------------------------------ setup
-    def _build_data(self) -> None:
+    def _build_data(self, resume: bool) -> None:
         cfg = self.cfg
-        self.sources, held = build_sources(cfg)
-        self.dataset = StreamDataset(self.sources, build_augmenter(cfg["input_size"],
-                                     cfg["augment_strength"]), cfg["seed"],
-                                     cfg["boundary_amplitude"], cfg["boundary_sigma"])
+        selection_file = self.out / "selection.json"
+        fixed = json.loads(selection_file.read_text()) if resume and selection_file.is_file() \
+            else {}
+        self.sources, held = build_sources(cfg, fixed)
+        if fixed:
+            selection_file.write_text(json.dumps(fixed, indent=1))
+        self.crop_size = 0
+        self.dataset = self._dataset(self.size_at(0))
         per_epoch = max(1, len(self.dataset) // cfg["batch_size"])
         self.steps_per_epoch = cfg["steps_per_epoch"] or per_epoch
         self.total_steps = self.steps_per_epoch * cfg["epochs"]
         self.validator = Validator(build_val_sets(cfg, held), self.pre, cfg["val_limit"])
         names = [name for name, _ in self.validator.sets]
-        if self.validator and cfg["best_set"] not in ("mean", *names):
+        if self.validator and cfg["best_set"] not in ("mean", "select", *names):
             raise ConfigError(f"best_set {cfg['best_set']!r} is not a val set: {names}")
         sizes = ", ".join(f"{s.name} {len(s.items)} x{s.weight:g}" for s in self.sources)
         print(f"train sources: {sizes}; {self.steps_per_epoch} steps/epoch; "
               f"val: {', '.join(f'{n} {len(v)}' for n, v in self.validator.sets)}", flush=True)
+
+    def size_at(self, epoch: int) -> int:
+        """Crop size of an epoch: early_input_size for the first early_frac of the epochs."""
+        cfg = self.cfg
+        early = cfg["early_input_size"] and epoch < round(cfg["early_frac"] * cfg["epochs"])
+        return cfg["early_input_size"] if early else cfg["input_size"]
+
+    def _dataset(self, size: int) -> StreamDataset:
+        cfg = self.cfg
+        self.crop_size = size
+        augment = build_augmenter(size, cfg["augment_strength"], tuple(cfg["zoom"]),
+                                  with_valid=cfg["mask_padding"])
+        return StreamDataset(self.sources, augment, cfg["seed"], cfg["boundary_amplitude"],
+                             cfg["boundary_sigma"], cfg["teacher_confidence"])
 
     def _build_model(self) -> None:
         cfg = self.cfg
         init = cfg["init"]
         self.model = build_model(cfg["model_args"], cfg["pretrained_encoder"] and not init)
         if init:
-            src, ckpt = load_checkpoint(init)
-            try:
-                self.model.load_state_dict(src.state_dict())
-            except RuntimeError as exc:
-                raise ConfigError(f"init {init} (model_args {ckpt['model_args']}) does not fit "
-                                  f"model_args {cfg['model_args']}: {exc}") from exc
+            init_from(self.model, init, cfg["model_args"])
         fmt = torch.channels_last if cfg["channels_last"] else torch.contiguous_format
         self.model.to(self.device, memory_format=fmt)
         self.memory_format = fmt
@@ -117,8 +131,9 @@ class Trainer:
             s, cfg["warmup_steps"], self.total_steps, cfg["min_lr_frac"]))
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.dtype == torch.float16)
-        self.loss_fn = SegLoss(cfg["bce_weight"], cfg["dice_weight"],
-                               cfg["boundary_amplitude"], cfg["boundary_sigma"])
+        self.loss_fn = SegLoss(cfg["bce_weight"], cfg["dice_weight"], cfg["boundary_amplitude"],
+                               cfg["boundary_sigma"], cfg["iou_weight"], cfg["aux_weight"])
+        self.ema = EMA(self.model, cfg["ema_decay"]) if cfg["ema_decay"] > 0 else None
 
     def _resume(self) -> None:
         state = load_resume(self.out)
@@ -129,6 +144,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None and state.get("ema"):
+            self.ema.load_state_dict(state["ema"])
         self.progress, self.history = state["progress"], state["history"]
         set_rng_state(state["rng"])
         print(f"resumed at epoch {self.progress['epoch'] + 1}, step {self.progress['step']}",
@@ -147,8 +164,16 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
+    @property
+    def shipped_model(self) -> torch.nn.Module:
+        """What is validated and saved as best.pth: the EMA weights when there are any."""
+        return self.ema.model if self.ema is not None else self.model
+
     def loader(self):
         cfg = self.cfg
+        size = self.size_at(self.progress["epoch"])
+        if size != self.crop_size:
+            self.dataset = self._dataset(size)
         start = self.progress["step"] * cfg["batch_size"]
         sampler = StreamSampler([len(s.items) for s in self.sources],
                                 [s.weight for s in self.sources], cfg["seed"], start)
@@ -158,10 +183,11 @@ class Trainer:
     def save(self) -> None:
         save_resume(self.out, model=self.model, optimizer=self.optimizer,
                     scheduler=self.scheduler, scaler=self.scaler, progress=self.progress,
-                    history=self.history, cfg=self.cfg)
+                    history=self.history, cfg=self.cfg,
+                    ema=self.ema.state_dict() if self.ema is not None else None)
 
     def save_best(self, info: dict) -> None:
-        save_best(self.out, self.model, self.cfg, self.pre, info)
+        save_best(self.out, self.shipped_model, self.cfg, self.pre, info)
 
     def write_history(self) -> None:
         hist.write_csv(self.history, self.out / "history.csv")
@@ -169,6 +195,23 @@ class Trainer:
             hist.plot(self.history, self.out / "history.png")
         except ImportError:  # matplotlib is in the [train] extra; the CSV is what matters
             pass
+
+
+def init_from(model: torch.nn.Module, path: str, model_args: dict) -> None:
+    """Start from a checkpoint's weights. Where the architectures differ (a slim stride-2 stage,
+    deep-supervision heads), every tensor whose name and shape match is taken and the rest keep
+    their fresh initialisation; what was left out is printed."""
+    src, ckpt = load_checkpoint(path)
+    own, theirs = model.state_dict(), src.state_dict()
+    taken = {k: v for k, v in theirs.items() if k in own and own[k].shape == v.shape}
+    if not taken:
+        raise ConfigError(f"init {path} (model_args {ckpt['model_args']}) shares no weights with "
+                          f"model_args {model_args}")
+    model.load_state_dict(taken, strict=False)
+    fresh = sorted({k.rsplit(".", 2)[0] for k in own if k not in taken})
+    if fresh:
+        print(f"init {path}: {len(taken)}/{len(own)} tensors taken; fresh: {', '.join(fresh)}",
+              flush=True)
 
 
 def export_best(best: Path) -> None:
