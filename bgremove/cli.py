@@ -102,13 +102,22 @@ def _margin(text: str) -> int | str:
 def export(
     checkpoint: Path = typer.Argument(..., help="A bgremove .pth checkpoint."),
     output: Path = typer.Argument(..., help="Where to write the .onnx file."),
-    int8: bool = typer.Option(False, "--int8", help="Also write a static int8 (QDQ) model."),
+    int8: bool = typer.Option(
+        False, "--int8",
+        help="Also write OUT.int8.onnx, static int8 (QDQ) that gives the same masks on every CPU: "
+        "7-bit weights where CPUs without VNNI would saturate, 8-bit depthwise, a few blocks in "
+        "fp32 (bgremove/quantize.py).",
+    ),
     calibration: Path | None = typer.Option(
         None, "--calibration", help="Folder of real images to calibrate --int8 on."
     ),
     calibration_images: int = typer.Option(64, help="How many calibration images to use."),
 ) -> None:
-    """Export a .pth checkpoint to ONNX (checked against torch), optionally also int8."""
+    """Export a .pth checkpoint to ONNX (checked against torch), optionally also int8.
+
+    The shipped int8 file is made with: bgremove export weights/bgremove-lite0.pth
+    weights/bgremove-lite0.onnx --int8 --calibration ../shared/data/train/ccp/images
+    """
     from bgremove.export import export_onnx
 
     try:

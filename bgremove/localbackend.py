@@ -63,7 +63,7 @@ def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> No
                         executor = get_reusable_executor(max_workers=n, initializer=worker_init)
                     pending[executor.submit(process_one, config, task)] = task
             if not pending:
-                return
+                break
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
                 task = pending.pop(fut)
@@ -75,6 +75,10 @@ def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> No
             executor.shutdown(wait=True, kill_workers=True)
             remove_partial(pending.values())
         raise
+    if executor is not None:
+        # loky keeps a reusable pool's workers alive for the next job; a run is the last job
+        # of its process (cron, a script), so none may outlive it, holding memory and a model.
+        executor.shutdown(wait=True)
 
 
 @contextlib.contextmanager

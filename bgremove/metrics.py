@@ -122,6 +122,20 @@ def _check_shapes(pred: np.ndarray, gt: np.ndarray) -> None:
         raise ValueError(f"pred {pred.shape} and gt {gt.shape} must be HW masks of one size")
 
 
+def edge_colour_error(estimate: np.ndarray, truth: np.ndarray, a8: np.ndarray) -> dict[str, float]:
+    """How far a cutout's colours are from the true foreground on its soft edge (0 < a8 < 255),
+    in grey levels (0-255), for a photo composited from a known foreground: `mean` is the mean
+    |estimate - truth| over the edge's pixels and channels; `visible` weighs each pixel by its
+    alpha, which is the error a viewer sees once the cutout is laid on any new background."""
+    soft = (a8 > 0) & (a8 < 255)
+    if not soft.any():
+        return {"mean": 0.0, "visible": 0.0, "pixels": 0.0}
+    diff = np.abs(estimate[soft].astype(np.float32) - truth[soft].astype(np.float32)).mean(axis=1)
+    a = a8[soft].astype(np.float32) / 255.0
+    return {"mean": float(diff.mean()), "visible": float((diff * a).sum() / a.sum()),
+            "pixels": float(soft.sum())}
+
+
 class MetricAccumulator:
     """Averages per-image metrics per set: every image weighs the same within its set."""
 

@@ -260,3 +260,29 @@ def test_unusual_file_names(tmp_path):
     assert os.path.exists(os.path.join(tmp_path, "out", os.fsdecode(b"caf\xe9-latin1.png")))
     assert "café ü.jpg" in _report(report)
     assert run(_opts(tmp_path)).skipped == 2
+
+
+def _child_workers() -> list[str]:
+    """Command lines of this process's children that are pool workers (loky's or any other)."""
+    me, found = os.getpid(), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue  # exited meanwhile
+        if ppid == me and "resource_tracker" not in cmd:
+            found.append(cmd)
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
+def test_no_worker_process_outlives_a_run(tmp_path):
+    """loky keeps a reusable pool's workers alive for a next job; after a run returns none may
+    be left (a cron job or a service calling run() would pile up workers holding a model)."""
+    _folder(tmp_path / "in", 4)
+    summary = run(_opts(tmp_path, workers=2))
+    assert summary.processed == 4
+    assert _child_workers() == []

@@ -11,6 +11,9 @@ from bgremove.errors import ConfigError, WeightsError
 from bgremove.preprocess import Preprocessing, logit
 
 METADATA_KEY = "bgremove.preprocessing"
+# onnxruntime's own warnings (an int8 file prints 128 "Removing initializer ..." lines at load)
+# are notes for its developers: errors only, so a cron job's mail holds what bgremove says.
+LOG_ERRORS_ONLY = 3
 
 
 class OnnxBackend:
@@ -28,6 +31,7 @@ class OnnxBackend:
         path = Path(path)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = LOG_ERRORS_ONLY
         if threads:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1

@@ -1,0 +1,193 @@
+"""Where one image's milliseconds go in `bgremove run`: a per-stage profile of the worker's path.
+
+    python bench/profile_image.py                    # 1600x1200 and 4000x3000 bench photos
+    python bench/profile_image.py --n 20 --weights weights/bgremove-lite0.int8.onnx
+    PYTHONPATH=../other-checkout python bench/profile_image.py   # the same for another version
+
+The photos are bench_run.py's benchmark folder (CCP and DAVIS photos at catalog sizes). Each
+image goes through the real worker function (bgremove.worker.process_one, default outputs: a PNG
+cutout written atomically) in this process, with one inference and one OpenCV thread as a run's
+workers have; the library functions it calls are wrapped with timers, so every stage is the code
+a run executes. Times are CPU time of this process (time.process_time), the median over images:
+on a shared machine that is what the work costs, where wall time would add the neighbours' load.
+Stages nest only where said ("mask upsampling" includes the tiled refinement's own resizes).
+
+Below the table, the costs a run adds around the worker function, measured once: starting a
+worker process with its model (wall time), a round trip of one image's task and result through
+the process pool, and the manifest row plus report line the parent writes per image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+# (stage, module, attribute): the library functions process_one reaches, looked up by name there.
+STAGES = [
+    ("decode + EXIF/ICC", "bgremove.io", "read_image"),
+    ("shrink to model size", "bgremove.tiling", "shrink"),
+    ("canvas + normalise", "bgremove.api", "pad_for_model"),
+    ("canvas + normalise", "bgremove.api", "resize_image"),
+    ("canvas + normalise", "bgremove.api", "normalise"),
+    ("network", None, "predict"),
+    ("mask upsampling (+ tiled refine)", "bgremove.tiling", "resize_mask"),
+    ("mask upsampling (+ tiled refine)", "bgremove.tiling", "uncertainty_band"),
+    ("mask upsampling (+ tiled refine)", "bgremove.tiling", "predict_tiled"),
+    ("coverage / flags", "bgremove.worker", "mask_quality"),
+    ("8-bit alpha", "bgremove.compose", "final_alpha"),
+    ("RGBA canvas", "bgremove.compose", "_rgba"),
+    ("decontamination", "bgremove.compose", "decontaminate"),
+    ("PNG encode", "bgremove.compose", "encode_image"),
+    ("write (atomic, fsync)", "bgremove.storage", "write_output"),
+]
+
+
+class Timers:
+    def __init__(self) -> None:
+        self.acc: dict[str, float] = defaultdict(float)
+        self.depth = 0
+
+    def wrap(self, stage: str, fn):
+        def timed(*args, **kwargs):
+            if self.depth:  # nested inside another timed stage: counted there
+                return fn(*args, **kwargs)
+            self.depth += 1
+            t = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.acc[stage] += time.process_time() - t
+                self.depth -= 1
+
+        return timed
+
+
+def install(timers: Timers, remover) -> None:
+    import importlib
+
+    for stage, module, attr in STAGES:
+        if module is None:
+            remover.backend.predict = timers.wrap(stage, remover.backend.predict)
+            continue
+        mod = importlib.import_module(module)
+        if hasattr(mod, attr):
+            setattr(mod, attr, timers.wrap(stage, getattr(mod, attr)))
+
+
+def profile(files: list[Path], weights: str | None, out: Path) -> dict[str, list[float]]:
+    from bgremove.compose import OutputOptions
+    from bgremove.worker import Task, WorkerConfig, get_remover, process_one
+
+    config = WorkerConfig(OutputOptions(), weights=weights, threads=1)
+    remover = get_remover(config)
+    cv2.setNumThreads(1)
+    timers = Timers()
+    install(timers, remover)
+    per_stage: dict[str, list[float]] = defaultdict(list)
+    for i, path in enumerate([files[0], *files]):  # the first image again, as a warm-up
+        task = Task(str(path), path.name, 0, 0, {"cutout": str(out / f"{path.stem}.png")},
+                    [f"{path.stem}.png"])
+        timers.acc.clear()
+        t = time.process_time()
+        result = process_one(config, task)
+        total = time.process_time() - t
+        if result.status != "ok":
+            sys.exit(f"{path}: {result.error}")
+        if i == 0:
+            continue
+        for stage, _, _ in STAGES:
+            per_stage[stage].append(timers.acc.get(stage, 0.0) * 1000)
+        per_stage["other (glue, copies, report)"].append(
+            (total - sum(timers.acc.values())) * 1000)
+        per_stage["total"].append(total * 1000)
+    return per_stage
+
+
+def run_costs(weights: str | None, photo: Path, out: Path) -> dict[str, float]:
+    """Worker start-up with its model, one task's round trip, one manifest row + report line."""
+    from joblib.externals.loky import get_reusable_executor
+
+    from bgremove.compose import OutputOptions
+    from bgremove.manifest import Manifest
+    from bgremove.report import ImageResult, ReportWriter
+    from bgremove.worker import Task, WorkerConfig
+
+    config = WorkerConfig(OutputOptions(), weights=weights, threads=1)
+    t = time.perf_counter()
+    executor = get_reusable_executor(max_workers=1)
+    executor.submit(_load, config).result(timeout=300)
+    start = time.perf_counter() - t
+    task = Task(str(photo), photo.name, 1, 1, {"cutout": str(out / "x.png")}, ["x.png"])
+    result = ImageResult(photo.name, "ok", ms=1.0, coverage=0.5, flags=[], outputs=["x.png"])
+    trips = []
+    for _ in range(20):
+        t = time.perf_counter()
+        executor.submit(_echo, config, task, result).result()
+        trips.append(time.perf_counter() - t)
+    with contextlib.suppress(TypeError):
+        executor.shutdown(wait=True, kill_workers=True)
+    with Manifest(out) as manifest:
+        report = ReportWriter(out / "report.jsonl")
+        t = time.process_time()
+        for i in range(200):
+            manifest.record(f"p{i}.jpg", i, i, "key", ["x.png"])
+            report.write(result)
+        manifest.flush()
+        per_row = (time.process_time() - t) / 200
+        report.close()
+    return {"worker start-up, model loaded (wall ms, once per worker)": start * 1000,
+            "task + result round trip (wall ms per image)": statistics.median(trips) * 1000,
+            "manifest row + report line (CPU ms per image)": per_row * 1000}
+
+
+def _load(config) -> None:
+    from bgremove.worker import get_remover
+
+    get_remover(config)  # the Remover stays in the worker; it does not pickle
+
+
+def _echo(config, task, result):
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=12, help="images per size")
+    ap.add_argument("--weights", default=None, help="weights file (default: the bundled)")
+    ap.add_argument("--sizes", default="1600x1200,4000x3000")
+    args = ap.parse_args()
+    import bench_run
+
+    folder = bench_run.build_folder(100)
+    photos = sorted(folder.glob("*.jpg"))
+    out = Path(tempfile.mkdtemp(prefix="profile-", dir=bench_run.CACHE))
+    import bgremove
+
+    print(f"bgremove {bgremove.__file__}, weights {args.weights or 'bundled'}; "
+          "CPU ms per image, median (one thread)")
+    for size in args.sizes.split(","):
+        w, h = (int(v) for v in size.split("x"))
+        files = [p for p in photos if cv2.imread(str(p), cv2.IMREAD_REDUCED_GRAYSCALE_8)
+                 .shape[::-1] == (w // 8, h // 8)][: args.n]
+        stages = profile(files, args.weights, out)
+        print(f"\n{size} ({len(files)} photos)")
+        for stage, values in stages.items():
+            print(f"  {stage:<34} {statistics.median(values):7.1f}")
+    print()
+    for name, value in run_costs(args.weights, photos[0], out).items():
+        print(f"  {name:<60} {value:7.1f}")
+
+
+if __name__ == "__main__":
+    main()
