@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-from bgremove.model import build_model
-from train.loop import set_train_mode
-from train.loss import SegLoss
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # train/ is a folder of scripts
+
+from bgremove.model import build_model  # noqa: E402
+from train.loop import set_train_mode  # noqa: E402
+from train.loss import SegLoss  # noqa: E402
 
 VARIANTS = {
     "old: full stride-2, 320": ({"stride2": "full"}, False, 320),

@@ -40,6 +40,6 @@ early_frac = 0.8
 ema_decay = 0.998
 lr = 5e-4
 warmup_steps = 200
-epochs = 30
+epochs = 24
 steps_per_epoch = 400
 val_limit = 100
