@@ -6,7 +6,7 @@ corrupt, no process left behind.
 
 The input folder links the photos of ../shared/data/val/davis and val/ccp (239 files, nothing is
 copied). A reference run writes every output once, undisturbed. Then, each cycle, the CLI is
-started in its own session, killed with SIGKILL after a random 1.5-6 s (the driver only, as the
+started in its own session, killed with SIGKILL after a random 3-10 s (the driver only, as the
 OOM killer or `kill -9` would), and the session is watched for processes that outlive it. After
 the last kill a run goes to the end. Printed: kills that landed mid-run, processes that survived
 their driver (after 5 s), then for the final state: outputs missing, outputs that differ in any
@@ -79,7 +79,7 @@ def main() -> None:
         for cycle in range(args.cycles):
             proc = subprocess.Popen(_cli(tmp / "in", tmp / "out", args.workers), cwd=ROOT,
                                     start_new_session=True, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(1.5, 6.0))
+            time.sleep(rng.uniform(3.0, 10.0))
             running = proc.poll() is None
             mid_run += running
             proc.send_signal(signal.SIGKILL)
