@@ -39,8 +39,8 @@ from bgremove.errors import ImageError
 from bgremove.integrity import is_damage, jpeg_probe, png_problems
 from bgremove.safewrite import write_atomic  # noqa: F401 - re-exported: the old home
 
-# A worker's peak memory is about 220 MiB + 13 MiB per megapixel (bench/bench_memory.py, JPEG
-# and PNG inputs alike): 64 MP keeps one image near 1 GB, and admits 61 MP camera photos.
+# A worker's peak memory is about 240 MiB + 14-15 MiB per megapixel (bench/bench_memory.py, JPEG
+# and PNG inputs alike): 64 MP keeps one worker near 1.1 GB, and admits 61 MP camera photos.
 DEFAULT_MAX_PIXELS = 64_000_000
 _ORIENTATION = 0x0112  # EXIF tag
 _BAND_PIXELS = 4_000_000
