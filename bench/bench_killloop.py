@@ -6,8 +6,10 @@ corrupt, no process left behind.
 
 The input folder links the photos of ../shared/data/val/davis and val/ccp (239 files, nothing is
 copied). A reference run writes every output once, undisturbed. Then, each cycle, the CLI is
-started in its own session, killed with SIGKILL after a random 3-10 s (the driver only, as the
-OOM killer or `kill -9` would), and the session is watched for processes that outlive it. After
+started in its own session and killed with SIGKILL (the driver only, as the OOM killer or
+`kill -9` would): one time in five during start-up, otherwise once 1-16 more output files exist,
+so kills land while images are written whatever the machine's speed; the session is then
+watched for processes that outlive it. After
 the last kill a run goes to the end. Printed: kills that landed mid-run, processes that survived
 their driver (after 5 s), then for the final state: outputs missing, outputs that differ in any
 byte from the reference, temporary files left, and whether a further run has nothing to do.
@@ -57,6 +59,23 @@ def _session(sid: int) -> list[int]:
     return alive
 
 
+def _count(root: Path) -> int:
+    return sum(1 for p in root.rglob("*.png") if not p.name.startswith(".")) if root.exists() else 0
+
+
+def _wait_to_kill(rng: random.Random, out: Path, proc: subprocess.Popen) -> None:
+    """One kill in five lands at a random moment of the first 4 s (start-up, model loading);
+    the others once 1-16 more output files exist: while images are being written, whatever the
+    machine's speed."""
+    if rng.random() < 0.2:
+        time.sleep(rng.uniform(0.5, 4.0))
+        return
+    target = _count(out) + rng.randint(1, 16)
+    deadline = time.monotonic() + 120
+    while _count(out) < target and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _outputs(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*.png")
             if not p.name.startswith(".")}
@@ -79,7 +98,7 @@ def main() -> None:
         for cycle in range(args.cycles):
             proc = subprocess.Popen(_cli(tmp / "in", tmp / "out", args.workers), cwd=ROOT,
                                     start_new_session=True, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(3.0, 10.0))
+            _wait_to_kill(rng, tmp / "out", proc)
             running = proc.poll() is None
             mid_run += running
             proc.send_signal(signal.SIGKILL)
