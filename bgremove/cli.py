@@ -64,6 +64,9 @@ def run(
     address: str | None = typer.Option(
         None, help="Ray cluster to join (auto, ray://head:10001); default $RAY_ADDRESS or local."
     ),
+    stale: str = typer.Option(
+        "keep", help="Outputs no input makes any more: keep, list (on stdout) or delete them."
+    ),
 ) -> None:
     """Remove the background of every image under IN_DIR; write the outputs to OUT_DIR.
 
@@ -85,7 +88,7 @@ def run(
             preset=preset, tta=tta, device=device, workers=workers, threads=threads,
             batch_size=batch_size, max_pixels=max_pixels, force=force, fail_fast=fail_fast,
             report=report, progress=progress, log_interval=log_interval, backend=backend,
-            address=address,
+            address=address, stale=stale,
         )
         summary = run_folder(options)
     except BgRemoveError as exc:

@@ -186,7 +186,8 @@ def alpha_to_uint8(alpha: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.nd
         and alpha.strides[1] == alpha.itemsize
     for y0, y1 in _strips(alpha.shape[0], alpha.shape[1]):
         a = alpha[y0:y1]
-        if fast:  # max first: convertScaleAbs takes |x|, so nothing below lo may go negative
+        # A 1x1 array is read by OpenCV as a scalar (cv2.max returns 4x1): numpy for that one.
+        if fast and a.size > 1:  # max first: convertScaleAbs takes |x|, nothing below lo < 0
             out[y0:y1] = cv2.convertScaleAbs(cv2.max(a, lo), alpha=gain, beta=-lo * gain)
         else:
             out[y0:y1] = np.clip((a - lo) * gain + 0.5, 0, 255).astype(np.uint8)

@@ -8,11 +8,14 @@ directory, files before subfolders) so progress, reports and resumed runs line u
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bgremove.naming import assign_bases
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+DEFAULT_SUFFIXES = (".png",)  # a default run's outputs: the PNG cutout
 
 
 def is_image_name(name: str) -> bool:
@@ -33,8 +36,8 @@ class DiscoveryStats:
 class Found:
     """One input image: `rel` is its POSIX path relative to IN_DIR, the manifest's key.
 
-    `stem` is what its output files are named after: the file's stem, or its whole name when
-    another image in the same folder has the same stem (a.jpg and a.png would both write a.png).
+    `stem` is the base its output files are named after (naming.assign_bases): the file's stem,
+    or its whole name (plus `~N`) when names would clash within the folder.
     `error` is set instead of size/mtime when the entry could not even be stat'ed or listed.
     """
 
@@ -49,15 +52,6 @@ class Found:
 def _list_dir(path: str) -> list[os.DirEntry]:
     with os.scandir(path) as it:
         return sorted(it, key=lambda e: e.name)
-
-
-def _colliding_stems(names: list[str]) -> set[str]:
-    # casefold: on case-insensitive filesystems A.png and a.png are the same output file.
-    seen: dict[str, int] = {}
-    for name in names:
-        key = os.path.splitext(name)[0].casefold()
-        seen[key] = seen.get(key, 0) + 1
-    return {k for k, n in seen.items() if n > 1}
 
 
 def _found(entry: os.DirEntry, rel: str, stem: str) -> Found:
@@ -76,12 +70,14 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return False
 
 
-def iter_images(root: Path, stats: DiscoveryStats | None = None) -> Iterator[Found]:
+def iter_images(root: Path, stats: DiscoveryStats | None = None,
+                suffixes: Sequence[str] = DEFAULT_SUFFIXES) -> Iterator[Found]:
     """Yield every image under `root`, depth first, sorted by name within each folder.
 
     Hidden entries (names starting with '.') are skipped: hidden files count as ignored,
     hidden folders (.git, .thumbnails) are not entered. A folder that cannot be listed is
     yielded as a Found with `error`, so the run reports it instead of silently missing images.
+    `suffixes`: what the outputs add to each image's base (see naming.assign_bases).
     """
     stats = stats if stats is not None else DiscoveryStats()
     stack: list[tuple[str, str]] = [(str(root), "")]
@@ -93,23 +89,27 @@ def iter_images(root: Path, stats: DiscoveryStats | None = None) -> Iterator[Fou
             yield Found(path, rel_dir or ".", "", error=f"cannot list folder: {exc.strerror}")
             continue
         stats.dirs += 1
-        subdirs: list[tuple[str, str]] = []
-        images: list[os.DirEntry] = []
-        for entry in entries:
-            if _is_dir(entry):
-                if not entry.name.startswith("."):
-                    subdirs.append((entry.path, rel_dir + entry.name + "/"))
-            elif entry.name.startswith(".") or not is_image_name(entry.name):
-                stats.ignored += 1
-            else:
-                images.append(entry)
-        collide = _colliding_stems([e.name for e in images])
+        images, dirs, bases = folder_plan(entries, suffixes)
+        stats.ignored += len(entries) - len(images) - len(dirs)
         for entry in images:
-            stem = os.path.splitext(entry.name)[0]
             stats.images += 1
-            yield _found(entry, rel_dir + entry.name, entry.name if stem.casefold() in collide
-                         else stem)
-        stack.extend(reversed(subdirs))
+            yield _found(entry, rel_dir + entry.name, bases[entry.name])
+        stack.extend(reversed([(d.path, rel_dir + d.name + "/") for d in dirs
+                               if not d.name.startswith(".")]))
+
+
+def folder_plan(entries: list[os.DirEntry], suffixes: Sequence[str]
+                ) -> tuple[list[os.DirEntry], list[os.DirEntry], dict[str, str]]:
+    """One folder's (images, subfolders, {image name: output base}); hidden files and other
+    files are neither (they are ignored). Shared with stale.py, so both agree on every name."""
+    images, dirs = [], []
+    for entry in entries:
+        if _is_dir(entry):
+            dirs.append(entry)
+        elif not entry.name.startswith(".") and is_image_name(entry.name):
+            images.append(entry)
+    bases = assign_bases([e.name for e in images], [d.name for d in dirs], suffixes)
+    return images, dirs, bases
 
 
 def count_images(root: Path) -> int:

@@ -9,14 +9,13 @@ progress and the summary, so both backends behave the same way by construction.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Protocol
 
 from bgremove.report import ImageResult
 from bgremove.runopts import RunOptions
+from bgremove.safewrite import remove_temps
 from bgremove.worker import Task
 
 
@@ -32,6 +31,10 @@ class Driver(Protocol):
     def should_stop(self) -> bool:
         """True once a signal, --fail-fast or a test hook asked the run to stop."""
 
+    def stop_signal(self) -> int | None:
+        """The signal that asked the run to stop, if one did (images then in flight were
+        stopped, not broken)."""
+
     def log(self, text: str) -> None:
         """A line for the user (through the progress bar when there is one)."""
 
@@ -40,11 +43,11 @@ class Dispatch(Protocol):
     def __call__(self, driver: Driver, tasks: Iterator[Task]) -> None: ...
 
 
-def remove_partial(tasks: Iterable[Task]) -> None:
-    """Delete the temporary files of writes cut short by killing workers (write_atomic's
-    `.<name>.*.tmp`); the outputs themselves are either complete or absent."""
-    for task in tasks:
-        for path in task.outputs.values():
-            folder, name = os.path.split(path)
-            for tmp in Path(folder).glob(f".{glob.escape(name)}.*.tmp"):
-                tmp.unlink(missing_ok=True)
+def remove_partial(tasks: Iterable[Task], in_root: str | None) -> None:
+    """Delete the temporary files of writes cut short by killing workers (safewrite's
+    `.<name>.XXXXXXXX.tmp`) from the output folders of `tasks` (never inside `in_root`, the
+    resolved IN_DIR); the outputs themselves are either complete or absent. Call it only once
+    no worker writes there any more."""
+    folders = {os.path.dirname(p) for t in tasks for p in t.outputs.values() if "://" not in p}
+    for folder in folders:
+        remove_temps(folder, in_root)

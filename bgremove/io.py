@@ -23,23 +23,29 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
+from bgremove.bytecap import CappedFile, pixel_budget
+from bgremove.decodelog import listened
 from bgremove.encode import encode_image  # noqa: F401 - re-exported: callers import it here
 from bgremove.errors import ImageError
+from bgremove.integrity import is_damage, jpeg_probe, png_problems
+from bgremove.safewrite import write_atomic  # noqa: F401 - re-exported: the old home
 
-DEFAULT_MAX_PIXELS = 200_000_000
+# A worker's peak memory is about 240 MiB + 14-15 MiB per megapixel (bench/bench_memory.py, JPEG
+# and PNG inputs alike): 64 MP keeps one worker near 1.1 GB, and admits 61 MP camera photos.
+DEFAULT_MAX_PIXELS = 64_000_000
 _ORIENTATION = 0x0112  # EXIF tag
 _BAND_PIXELS = 4_000_000
 
-ImageSource = str | Path | bytes | Image.Image | np.ndarray
+ImageSource = str | Path | bytes | BinaryIO | Image.Image | np.ndarray
 
 # Decoder failures PIL raises for corrupt data besides OSError (PNG chunk errors are SyntaxError).
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, IndexError)
@@ -47,12 +53,17 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, zlib.error, IndexE
 
 @dataclass
 class LoadedImage:
-    """An input image ready for inference: `rgb` is HWC uint8 with EXIF orientation applied."""
+    """An input image ready for inference: `rgb` is HWC uint8 with EXIF orientation applied.
+
+    `warnings`: what the decoders said (integrity.py, decodelog.py); `damaged`: whether that
+    means the file's image data is damaged (the pixels may be partly made up)."""
 
     rgb: np.ndarray
     icc_profile: bytes | None = None
     path: str | None = None
     alpha: np.ndarray | None = None  # HW uint8 input transparency, None when fully opaque
+    warnings: list[str] = field(default_factory=list)
+    damaged: bool = False
 
     @property
     def size(self) -> tuple[int, int]:
@@ -61,35 +72,64 @@ class LoadedImage:
 
 
 def read_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Load a path, encoded bytes, a PIL image or an HWC/HW uint8 RGB array (not BGR)."""
+    """Load a path, encoded bytes, a binary file object (left open), a PIL image or an HWC/HW
+    uint8 RGB array (not BGR). Never reads more of a file than its pixels can need (bytecap)."""
     if isinstance(source, np.ndarray):
         return _from_array(source, max_pixels)
     if isinstance(source, Image.Image):
         name = getattr(source, "filename", None) or None
         _check_pixels(source.size, max_pixels, name)
         return _from_pil(source, name)
-    name = "<bytes>" if isinstance(source, bytes | bytearray) else str(source)
+    image, said, caught = listened(lambda: _read_encoded(source, max_pixels))
+    image.warnings = said + caught + image.warnings
+    image.damaged = image.damaged or any(is_damage(m) for m in said)
+    return image
+
+
+def _read_encoded(source: str | Path | bytes | BinaryIO, max_pixels: int) -> LoadedImage:
     if isinstance(source, bytes | bytearray):
         if not source:
-            raise ImageError(name, "empty data (0 bytes)")
-        fp = io.BytesIO(source)
+            raise ImageError("<bytes>", "empty data (0 bytes)")
+        name, fp = "<bytes>", CappedFile(io.BytesIO(source), "<bytes>")
+    elif hasattr(source, "read"):
+        name = str(getattr(source, "path", None) or getattr(source, "name", None) or "<file>")
+        fp = CappedFile(source, name, owned=False)
     else:
-        fp = _open_file(Path(source))
+        name, fp = str(source), CappedFile(_open_file(Path(source)), str(source))
     with fp:
         img = _open_pil(fp, name, max_pixels)  # parses the header only
+        fp.limit = pixel_budget(*img.size)
         label = name if name != "<bytes>" else None
-        fast = _plain_jpeg(img, fp, label)
-        if fast is not None:
-            return fast
-        _decode(img, name)
-        return _from_pil(img, label)
+        image = _plain_jpeg(img, fp, label)
+        if image is None:
+            _decode(img, name)
+            image = _from_pil(img, label)
+            if img.format in ("JPEG", "MPO"):  # PIL hides libjpeg's complaints: OpenCV's speak
+                image.warnings = jpeg_probe(fp, min(fp.size, fp.limit))
+        if img.format == "PNG":
+            image.warnings = png_problems(fp, fp.size)
+        image.damaged = any(is_damage(m) for m in image.warnings)
+        image.warnings += _misnamed(name, img.format)
+        return image
+
+
+_EXTENSIONS = {"JPEG": (".jpg", ".jpeg"), "MPO": (".jpg", ".jpeg"), "PNG": (".png",),
+               "WEBP": (".webp",), "BMP": (".bmp",), "TIFF": (".tif", ".tiff")}
+
+
+def _misnamed(name: str, fmt: str | None) -> list[str]:
+    """A note when a file's content is not what its extension says (read fine all the same)."""
+    ext = os.path.splitext(name)[1].lower()
+    if not ext or name.startswith("<") or ext in _EXTENSIONS.get(fmt or "", ()):
+        return []
+    return [f"the file holds {fmt} data but is named {ext}"]
 
 
 def _open_file(path: Path):
     try:
         if path.stat().st_size == 0:
             raise ImageError(path, "empty file (0 bytes)")
-        return open(path, "rb")  # closed by read_image's `with`
+        return open(path, "rb")  # closed by _read_encoded's `with`
     except FileNotFoundError:
         raise ImageError(path, "file not found") from None
     except IsADirectoryError:
@@ -124,27 +164,45 @@ def _decode(img: Image.Image, name: str) -> None:
         raise ImageError(name, f"corrupt or truncated image: {e}") from None
 
 
-def _plain_jpeg(img: Image.Image, fp, name: str | None) -> LoadedImage | None:
-    """The common catalog case, an upright RGB JPEG, decoded by OpenCV: the same libjpeg-turbo
+def _plain_jpeg(img: Image.Image, fp: CappedFile, name: str | None) -> LoadedImage | None:
+    """The common catalog case, an RGB or grey JPEG, decoded by OpenCV: the same libjpeg-turbo
     pixels as PIL (checked equal on the bench photos and on PIL-written JPEGs of every chroma
     subsampling, progressive too), 2-5x faster with the copy into numpy, which PIL makes through
-    its 4-byte-per-pixel internal layout. None for anything else, which PIL decodes.
+    its 4-byte-per-pixel internal layout; the EXIF orientation is applied with numpy. None for
+    anything else, which PIL decodes. OpenCV also lets libjpeg report damage (decodelog).
 
     libjpeg pads a truncated file with grey and only warns, so a file must end with the JPEG
-    end-of-image marker to come here; a truncated one goes to PIL, which raises.
+    end-of-image marker to come here; a truncated one goes to PIL, which raises. A file longer
+    than its pixels can need (bytecap) goes to PIL too, which stops reading at the end marker.
     """
-    if img.format != "JPEG" or img.mode != "RGB" or _orientation(img) != 1:
+    if img.format != "JPEG" or img.mode not in ("RGB", "L") or fp.size > fp.limit:
         return None
+    orientation = _orientation(img)
     fp.seek(0)
     data = fp.read()
-    if not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+    end = data if data.endswith(b"\xff\xd9") or not data.endswith(b"\0") else data.rstrip(b"\0")
+    if not end.endswith(b"\xff\xd9"):
         return None
-    flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
-    rgb = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
-    if rgb is None or rgb.shape != (img.height, img.width, 3):
+    grey = img.mode == "L"
+    flags = (cv2.IMREAD_GRAYSCALE if grey else cv2.IMREAD_COLOR_RGB) | cv2.IMREAD_IGNORE_ORIENTATION
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if arr is None or arr.shape[:2] != (img.height, img.width):
         return None
+    rgb = _oriented(np.repeat(arr[..., None], 3, axis=2) if grey else arr, orientation)
     icc = img.info.get("icc_profile") or None
     return LoadedImage(rgb=rgb, icc_profile=icc if _is_rgb_profile(icc) else None, path=name)
+
+
+def _oriented(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    """HWC `rgb` turned upright for an EXIF orientation, as PIL's exif_transpose does."""
+    if orientation in (5, 6, 7, 8):
+        rgb = rgb.transpose(1, 0, 2)  # 5 transpose; 6, 7, 8 a rotation or flip of it
+    flips = {2: (slice(None), slice(None, None, -1)), 3: (slice(None, None, -1),) * 2,
+             4: (slice(None, None, -1),), 6: (slice(None), slice(None, None, -1)),
+             7: (slice(None, None, -1),) * 2, 8: (slice(None, None, -1),)}
+    if orientation in flips:
+        rgb = rgb[flips[orientation]]
+    return np.ascontiguousarray(rgb) if orientation != 1 else rgb
 
 
 def _check_pixels(size: tuple[int, int], max_pixels: int, name: str | None) -> None:
@@ -269,36 +327,3 @@ def _from_array(arr: np.ndarray, max_pixels: int) -> LoadedImage:
             return LoadedImage(rgb=_over_white(arr[..., :3], alpha), alpha=alpha)
         arr = arr[..., :3]
     return LoadedImage(rgb=np.ascontiguousarray(arr))
-
-
-def _umask() -> int:
-    # os.umask can only be read by setting it; done once at import, before worker threads exist.
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` so readers only ever see the old file or the complete new one.
-
-    A temporary file in the same directory is written, fsync-ed and renamed over `path`; on any
-    failure the temporary file is removed and an existing `path` is left untouched.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; outputs should be like any other file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -14,11 +14,9 @@ second signal the driver raises KeyboardInterrupt and the workers are killed at 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
-import threading
 from collections.abc import Iterator
 
 from joblib.externals.loky import BrokenProcessPool
@@ -27,6 +25,7 @@ from bgremove.dispatch import Driver, remove_partial
 from bgremove.report import ImageResult
 from bgremove.runopts import RunOptions
 from bgremove.schedule import largest_first
+from bgremove.stopping import held_signals
 from bgremove.worker import Task, WorkerConfig, process_one, worker_init
 
 
@@ -58,22 +57,24 @@ def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> No
                 task = next(tasks, None)
                 if task is None:
                     break
-                with _sigint_ignored():
+                with held_signals():  # a worker may be spawned here: see stopping.py
                     if executor is None:  # lazily: a run with nothing to do loads nothing
-                        executor = get_reusable_executor(max_workers=n, initializer=worker_init)
+                        executor = get_reusable_executor(max_workers=n, initializer=worker_init,
+                                                         initargs=(os.getpid(),))
                     pending[executor.submit(process_one, config, task)] = task
             if not pending:
                 break
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
                 task = pending.pop(fut)
-                driver.finish(task, _pool_result(fut, task))
+                driver.finish(task, _pool_result(fut, task, driver.stop_signal()))
                 if isinstance(fut.exception(), BrokenProcessPool):
                     executor = None  # loky replaces a broken pool on the next request
+                    remove_partial([task], config.in_root)  # a killed worker's temporary file
     except BaseException:
         if executor is not None:
             executor.shutdown(wait=True, kill_workers=True)
-            remove_partial(pending.values())
+            remove_partial(pending.values(), config.in_root)
         raise
     if executor is not None:
         # loky keeps a reusable pool's workers alive for the next job; a run is the last job
@@ -81,26 +82,13 @@ def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> No
         executor.shutdown(wait=True)
 
 
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """SIGINT ignored while loky may spawn workers: a child inherits SIG_IGN through exec, so
-    the terminal's Ctrl-C (sent to the whole process group) cannot kill a worker that is still
-    starting up, before worker_init runs. The window is one submit call."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _pool_result(fut, task: Task) -> ImageResult:
+def _pool_result(fut, task: Task, stop_signal: int | None) -> ImageResult:
     exc = fut.exception()
     if exc is None:
         return fut.result()
     if isinstance(exc, BrokenProcessPool):
+        if stop_signal is not None:  # killed along with the run (systemd's final SIGKILL)
+            return ImageResult(task.rel, "stopped", error=_stopped(stop_signal))
         # A worker died (killed for memory, segfault in a decoder). Every image in flight is
         # marked failed; none is recorded, so the next run retries them.
         codes = re.search(r"exit codes of the workers are (\{[^}]*\})", str(exc))
@@ -108,6 +96,11 @@ def _pool_result(fut, task: Task) -> ImageResult:
         return ImageResult(task.rel, "failed", error=f"worker process died{detail} while it "
                            "held this image (out of memory? a crash in a decoder?)")
     raise exc
+
+
+def _stopped(signum: int) -> str:
+    return (f"stopped by {signal.Signals(signum).name} before it finished; the next run "
+            "redoes it")
 
 
 def use_gpu(options: RunOptions) -> bool:

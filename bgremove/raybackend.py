@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import math
-import signal
+import os
 import socket
 import threading
 import warnings
@@ -39,6 +38,7 @@ from typing import Any
 
 from bgremove.dispatch import Driver, remove_partial
 from bgremove.errors import BgRemoveError, ConfigError, MissingExtraError
+from bgremove.raylogs import keep_ray_quiet_at_init, quiet_ray
 from bgremove.rayworkers import CpuActor, GpuActor, decode, task_to_json, write
 from bgremove.report import ImageResult
 from bgremove.runopts import RunOptions
@@ -46,17 +46,25 @@ from bgremove.worker import Task, WorkerConfig
 
 _WAVE = 50_000  # tasks per Dataset: bounds the driver's memory, costs one actor start per wave
 _TASK_RETRIES = 2
+_CONNECT_TIMEOUT_S = 60.0  # joining a cluster takes seconds; starting a local one ~4-10 s
 _CPU_BLOCK = 8  # images per CPU block: results come back block by block
 _LOST = ("the Ray task holding this image failed after retries (a worker crash or a lost node; "
          "see the Ray logs); the next run retries it")
 
 
-def require_ray() -> None:
+def require_ray(address: str | None = None) -> None:
+    """The `ray` extra is installed, and for a ray:// address Ray Client's gRPC too (the extra
+    brings it: ray[data,client])."""
     try:
         import ray  # noqa: F401
         import ray.data  # noqa: F401
     except ImportError:
         raise MissingExtraError("ray", "ray", "--backend ray") from None
+    if (address or os.environ.get("RAY_ADDRESS") or "").startswith("ray://"):
+        try:
+            import grpc  # noqa: F401
+        except ImportError:
+            raise MissingExtraError("ray[client] (grpcio)", "ray", "a ray:// address") from None
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,7 @@ def dispatch(driver: Driver, tasks: Iterator[Task]) -> None:
     tasks = itertools.chain([first], tasks)
     import ray
 
-    with _connected(driver.options.address), _quiet():
+    with _connected(driver.options.address), quiet_ray():
         the_plan = plan(driver.options, ray.cluster_resources())
         kind = "GPU" if the_plan.gpu else "CPU"
         driver.log(f"bgremove: Ray: {the_plan.actors} {kind} actor(s)")
@@ -122,19 +130,47 @@ def _connected(address: str | None) -> Iterator[None]:
         yield
         return
     _check_reachable(address)
-    main = threading.current_thread() is threading.main_thread()
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)} if main else {}
-    try:
-        ray.init(address=address, log_to_driver=True, logging_level="WARNING")
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConfigError(f"cannot connect to the Ray cluster at {address or 'auto'}: "
-                          f"{exc}") from None
-    for sig, handler in handlers.items():
-        signal.signal(sig, handler)
+    _init(address)
     try:
         yield
     finally:
         ray.shutdown()
+
+
+def connect_timeout() -> float:
+    return float(os.environ.get("BGREMOVE_RAY_CONNECT_TIMEOUT") or _CONNECT_TIMEOUT_S)
+
+
+def _init(address: str | None) -> None:
+    """ray.init, bounded: against a port that accepts TCP but is no Ray (another service),
+    ray.init retries for good. It runs in a thread (which also keeps Ray's SIGTERM handler off
+    the driver's own), and a connection that takes longer than connect_timeout() is a
+    ConfigError (exit code 2)."""
+    import ray
+
+    outcome: list[BaseException | None] = []
+
+    def connect() -> None:
+        try:
+            ray.init(address=address, log_to_driver=True, logging_level="WARNING")
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome.append(exc)
+
+    keep_ray_quiet_at_init()
+    thread = threading.Thread(target=connect, name="bgremove-ray-init", daemon=True)
+    thread.start()
+    thread.join(connect_timeout())
+    where = address or os.environ.get("RAY_ADDRESS") or "a new local Ray instance"
+    if not outcome:
+        raise ConfigError(
+            f"no Ray cluster answered at {where} within {connect_timeout():.0f} s: is it the "
+            "address of a Ray head (GCS port, usually 6379, or ray://host:10001)? (set "
+            "BGREMOVE_RAY_CONNECT_TIMEOUT to wait longer)")
+    if isinstance(outcome[0], ConnectionError | RuntimeError | ValueError):
+        raise ConfigError(f"cannot connect to the Ray cluster at {where}: {outcome[0]}")
+    if outcome[0] is not None:
+        raise outcome[0]
 
 
 def _check_reachable(address: str | None) -> None:
@@ -146,22 +182,6 @@ def _check_reachable(address: str | None) -> None:
         socket.create_connection((host, int(port)), timeout=10).close()
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot connect to the Ray cluster at {address}: {exc}") from None
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """Ray Data's per-dataset INFO lines and its hints about small inputs would bury the
-    driver's own progress; errors still show."""
-    logger = logging.getLogger("ray.data")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
-            warnings.filterwarnings("ignore", category=DeprecationWarning, module="ray")
-            yield
-    finally:
-        logger.setLevel(level)
 
 
 def _run_wave(driver: Driver, the_plan: Plan, wave: list[Task],
@@ -191,7 +211,7 @@ def _run_wave(driver: Driver, the_plan: Plan, wave: list[Task],
         with contextlib.suppress(Exception):
             rows.close()  # type: ignore[attr-defined]  # stops the wave's tasks and actors
         if not complete:
-            remove_partial(pending.values())
+            remove_partial(pending.values(), the_plan.config.in_root)
     return list(pending.values())
 
 

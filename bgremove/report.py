@@ -8,6 +8,7 @@ arrive and only counters (plus the first few failure messages) survive until the
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -23,7 +24,10 @@ from bgremove.errors import ConfigError
 EMPTY_BELOW = 0.001
 FULL_ABOVE = 0.95
 BORDER_ABOVE = 0.02  # fraction of the outer ring that is foreground
+UNCERTAIN_SHARE = 0.02  # of the image with alpha in (0.1, 0.9) ...
+UNCERTAIN_PER_OBJECT = 0.6  # ... and that much of the object's area (alpha > 0.5)
 _QUALITY_SIDE = 256
+DAMAGED = "damaged_input"  # the decoder reported damage it worked around (io.read_image)
 _KEEP_FAILURES = 20
 
 
@@ -32,12 +36,14 @@ class ImageResult:
     """One image's outcome; small and picklable, the only thing a worker sends back."""
 
     path: str  # relative to IN_DIR, POSIX separators
-    status: str  # "ok" | "failed" | "skipped"
+    status: str  # "ok" | "failed" | "skipped" | "stopped"
     error: str | None = None
     ms: float | None = None
     coverage: float | None = None
     flags: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)  # relative to OUT_DIR
+    sizes: list[int] = field(default_factory=list)  # bytes of each output, as written
+    warnings: list[str] = field(default_factory=list)  # what the decoder said (damage, EXIF)
 
     @classmethod
     def from_json(cls, text: str) -> ImageResult:
@@ -55,9 +61,16 @@ class ImageResult:
 
 def mask_quality(alpha: np.ndarray) -> tuple[float, list[str]]:
     """Coverage and review flags from an HW float mask, on a strided view (~256 px long side)
-    so the cost is negligible next to encoding."""
+    so the cost is negligible next to encoding.
+
+    uncertain_mask: much of the mask is neither object nor background (alpha between 0.1 and
+    0.9 on at least UNCERTAIN_SHARE of the image and at least UNCERTAIN_PER_OBJECT times the
+    object's own area): what a crowd kept as a ghost or a fence smeared in looks like. On
+    val/davis it caught 11 of the 16 lowest-IoU frames and flagged 2 of the 74 frames with
+    IoU >= 0.8 (bench/bench_flags.py)."""
     step = max(1, max(alpha.shape[:2]) // _QUALITY_SIDE)
-    fg = alpha[::step, ::step] > 0.5
+    view = alpha[::step, ::step]
+    fg = view > 0.5
     coverage = float(fg.mean()) if fg.size else 0.0
     flags = []
     if coverage < EMPTY_BELOW:
@@ -68,6 +81,9 @@ def mask_quality(alpha: np.ndarray) -> tuple[float, list[str]]:
         ring = np.concatenate([fg[0], fg[-1], fg[:, 0], fg[:, -1]])
         if ring.mean() > BORDER_ABOVE:
             flags.append("touches_border")
+    unsure = float(((view > 0.1) & (view < 0.9)).mean()) if fg.size else 0.0
+    if unsure >= UNCERTAIN_SHARE and unsure >= UNCERTAIN_PER_OBJECT * coverage:
+        flags.append("uncertain_mask")
     return round(coverage, 5), flags
 
 
@@ -102,7 +118,11 @@ class RunSummary:
     processed: int = 0
     skipped: int = 0
     failed: int = 0
+    stopped: int = 0  # in flight when a signal stopped the run; the next run redoes them
+    damaged: int = 0  # processed, but the decoder saw damage (flag damaged_input)
     ignored: int = 0
+    stale: int = 0  # outputs that belong to no input (--stale list|delete)
+    stale_deleted: bool = False
     elapsed_s: float = 0.0
     interrupted: int | None = None  # the signal number that stopped the run
     stopped_early: bool = False  # fail_fast stopped at the first failure
@@ -123,20 +143,41 @@ class RunSummary:
     def add(self, result: ImageResult) -> None:
         if result.status == "ok":
             self.processed += 1
+            self.damaged += DAMAGED in result.flags
         elif result.status == "skipped":
             self.skipped += 1
+        elif result.status == "stopped":
+            self.stopped += 1
         else:
             self.failed += 1
             if len(self.failures) < _KEEP_FAILURES:
                 self.failures.append(f"{result.path}: {result.error}")
 
 
+    @property
+    def eventful(self) -> bool:
+        """Whether the summary says more than "nothing to do"."""
+        return bool(self.processed or self.failed or self.stopped or self.warnings
+                    or self.interrupted is not None or self.stale)
+
+
 def format_summary(s: RunSummary) -> str:
+    if not s.eventful:
+        return (f"bgremove: nothing to do: {s.skipped} images unchanged, {s.ignored} non-image "
+                f"files ignored, {_hms(s.elapsed_s)} elapsed")
+    stopped = f", {s.stopped} stopped in flight" if s.stopped else ""
     lines = [
-        f"bgremove: {s.processed} processed, {s.skipped} skipped (unchanged), {s.failed} failed, "
-        f"{s.ignored} non-image files ignored; {s.images_per_second:.2f} images/s, "
+        f"bgremove: {s.processed} processed, {s.skipped} skipped (unchanged), {s.failed} failed"
+        f"{stopped}, {s.ignored} non-image files ignored; {s.images_per_second:.2f} images/s, "
         f"{_hms(s.elapsed_s)} elapsed"
     ]
+    if s.damaged:
+        lines.append(f"  {s.damaged} processed images were damaged files (flag {DAMAGED} in "
+                     "the report): check them")
+    if s.stale:
+        lines.append(f"  {s.stale} stale outputs (no input makes them any more) "
+                     + ("removed" if s.stale_deleted else "listed on stdout; remove them with "
+                        "--stale delete"))
     lines += [f"  warning: {w}" for w in s.warnings]
     lines += [f"  failed: {f}" for f in s.failures]
     if s.failed > len(s.failures):
@@ -161,7 +202,8 @@ class Progress:
 
     def __init__(self, mode: str = "auto", total: int | None = None, interval: float = 30.0,
                  stream: TextIO | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
+        self._owned = stream is None
+        self.stream = stream if stream is not None else _own_stderr()
         if mode == "auto":
             mode = "bar" if _isatty(self.stream) else "log"
         self.mode, self.total, self.interval = mode, total, interval
@@ -183,7 +225,9 @@ class Progress:
             now = time.monotonic()
             done = sum(self.counts.values())
             pct = 100 * done // self.total if self.total else 0
-            if now - self._last >= self.interval or (self.total and pct >= self._next_pct):
+            # Every 10% only once something was done: a run that skips everything says so once.
+            step = self.total and pct >= self._next_pct and self.counts["ok"] + self.counts["failed"]
+            if now - self._last >= self.interval or step:
                 self._last = now
                 self._next_pct = (pct // 10 + 1) * 10
                 self.log(self.line())
@@ -197,8 +241,9 @@ class Progress:
         return (f"bgremove: {done}{of} images (ok {c['ok']}, skipped {c['skipped']}, failed "
                 f"{c['failed']}), {rate:.2f} images/s, {_hms(elapsed)} elapsed")
 
-    def log(self, text: str) -> None:
-        if self.mode == "quiet":
+    def log(self, text: str, always: bool = False) -> None:
+        """Print a line; `always`: even in quiet mode (failures must reach a cron mail)."""
+        if self.mode == "quiet" and not always:
             return
         if self._bar is not None:
             self._bar.write(text, file=self.stream)
@@ -206,9 +251,30 @@ class Progress:
             print(text, file=self.stream, flush=True)
 
     def close(self) -> None:
+        """End the bar; `log` still works (the summary comes after)."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+    def release(self) -> None:
+        self.close()
+        if self._owned and self.stream is not sys.stderr:
+            self.stream.close()
+
+
+def _own_stderr() -> TextIO:
+    """A stream of our own on the terminal's stderr: a duplicate of file descriptor 2, so that
+    decoders' messages, caught by pointing fd 2 elsewhere while they run (decodelog.py), never
+    swallow the progress lines another thread prints meanwhile."""
+    stream = sys.stderr
+    try:
+        if stream is None or stream.fileno() != 2:
+            return stream  # not fd 2 (a test's capture, a notebook): fd 2's detours miss it
+        stream.flush()
+        return os.fdopen(os.dup(2), "w", encoding=stream.encoding or "utf-8",
+                         errors="backslashreplace", buffering=1)
+    except (AttributeError, OSError, ValueError):
+        return stream
 
 
 def _isatty(stream: TextIO) -> bool:

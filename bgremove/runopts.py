@@ -19,6 +19,7 @@ from bgremove.storage import Location, as_location, check_urls, is_url
 DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("local", "ray")
 PROGRESS_MODES = ("auto", "bar", "log", "quiet")
+STALE_MODES = ("keep", "list", "delete")
 
 
 def cpu_cores() -> int:
@@ -47,6 +48,8 @@ class RunOptions:
         "ray" (a Ray cluster, bgremove/raybackend.py; needs the `ray` extra).
     address: the Ray cluster to join ("auto", "ray://host:10001"; None: $RAY_ADDRESS or a new
         local Ray instance). Only with backend="ray".
+    stale: outputs in OUT_DIR that no input makes any more (stale.py): "keep" them (default),
+        "list" them on stdout, or "delete" them, after a run that was not stopped.
     """
 
     in_dir: Path | str  # a str only for URLs (storage.py): s3://bucket/photos
@@ -68,6 +71,7 @@ class RunOptions:
     backend_factory: Callable[[], Any] | None = None
     backend: str = "local"
     address: str | None = None
+    stale: str = "keep"
     # Test hook: behave as if interrupted once this many images were processed.
     _stop_after: int | None = field(default=None, repr=False)
 
@@ -93,6 +97,10 @@ class RunOptions:
             raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}")
         if self.address is not None and self.backend != "ray":
             raise ConfigError("--address is for --backend ray (the Ray cluster to join)")
+        if self.stale not in STALE_MODES:
+            raise ConfigError(f"stale must be one of {', '.join(STALE_MODES)}, not {self.stale!r}")
+        if self.stale != "keep" and (is_url(self.in_dir) or is_url(self.out_dir)):
+            raise ConfigError("--stale works on local folders only")
 
     def n_workers(self) -> int:
         return self.workers if self.workers is not None else cpu_cores()

@@ -17,14 +17,16 @@ file:///abs, memory://... in tests). URLs need the `fsspec` extra and the store'
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from bgremove.discover import DiscoveryStats, Found, _colliding_stems, is_image_name, iter_images
+from bgremove.discover import DEFAULT_SUFFIXES, DiscoveryStats, Found, is_image_name, iter_images
 from bgremove.errors import ConfigError, ImageError, MissingExtraError
+from bgremove.naming import assign_bases
 
 Location = Path | str
 
@@ -77,38 +79,41 @@ def state_dir(out_loc: Location) -> Path:
     return folder
 
 
-def find_images(in_loc: Location, stats: DiscoveryStats) -> Iterator[Found]:
+def find_images(in_loc: Location, stats: DiscoveryStats,
+                suffixes: Sequence[str] = DEFAULT_SUFFIXES) -> Iterator[Found]:
     if not is_url(in_loc):
-        yield from iter_images(Path(in_loc), stats)
+        yield from iter_images(Path(in_loc), stats, suffixes)
         return
     fs, root = url_fs(in_loc)
     errors: list[BaseException] = []
     for folder, dirs, files in fs.walk(root, detail=True, on_error=errors.append):
+        dirs_all = list(dirs)
         keep = sorted(d for d in dirs if not d.startswith("."))
         dirs_info = {d: dirs[d] for d in keep}
         dirs.clear()
         dirs.update(dirs_info)  # fs.walk descends into what is left, in this order
         stats.dirs += 1
         rel_dir = folder[len(root):].strip("/")
-        yield from _folder_images(fs, files, rel_dir + "/" if rel_dir else "", stats)
+        yield from _folder_images(fs, files, dirs_all, rel_dir + "/" if rel_dir else "", stats,
+                                  suffixes)
     for exc in errors:
         yield Found(str(in_loc), ".", "", error=f"cannot list: {exc}")
 
 
-def _folder_images(fs: Any, files: dict, rel_dir: str, stats: DiscoveryStats) -> Iterator[Found]:
+def _folder_images(fs: Any, files: dict, subdirs: list[str], rel_dir: str, stats: DiscoveryStats,
+                   suffixes: Sequence[str]) -> Iterator[Found]:
     names = []
     for name in sorted(files):
         if name.startswith(".") or not is_image_name(name):
             stats.ignored += 1
         else:
             names.append(name)
-    collide = _colliding_stems(names)
+    bases = assign_bases(names, subdirs, suffixes)
     for name in names:
-        info, stem = files[name], os.path.splitext(name)[0]
+        info = files[name]
         stats.images += 1
-        yield Found(fs.unstrip_protocol(info["name"]), rel_dir + name,
-                    name if stem.casefold() in collide else stem, size=int(info.get("size") or 0),
-                    mtime_ns=_mtime_ns(info))
+        yield Found(fs.unstrip_protocol(info["name"]), rel_dir + name, bases[name],
+                    size=int(info.get("size") or 0), mtime_ns=_mtime_ns(info))
 
 
 def _mtime_ns(info: dict) -> int:
@@ -127,22 +132,28 @@ def _mtime_ns(info: dict) -> int:
     return 0
 
 
-def read_source(path: str) -> str | bytes:
-    """What io.read_image gets: the path itself, or a URL's bytes."""
+@contextlib.contextmanager
+def open_source(path: str) -> Iterator[str | BinaryIO]:
+    """What io.read_image gets: a local path as it is, or a URL opened as a file (read as far
+    as decoding needs, never downloaded whole: see bytecap)."""
     if not is_url(path):
-        return path
+        yield path
+        return
     fs, inner = url_fs(path)
     try:
-        return fs.cat_file(inner)
+        f = fs.open(inner, "rb")
     except FileNotFoundError:
         raise ImageError(path, "file not found") from None
     except OSError as exc:
         raise ImageError(path, f"cannot read: {exc}") from None
+    with f:
+        yield f
 
 
-def write_output(path: str, data: bytes) -> None:
-    """Write one output completely or not at all (module docstring)."""
-    from bgremove.io import write_atomic
+def write_output(path: str, data: bytes, forbidden: str | None = None) -> None:
+    """Write one output completely or not at all (module docstring), never into `forbidden`
+    (the resolved IN_DIR, when local: see safewrite)."""
+    from bgremove.safewrite import make_folder, write_atomic
 
     if is_url(path):
         fs, inner = url_fs(path)
@@ -150,21 +161,22 @@ def write_output(path: str, data: bytes) -> None:
             fs.pipe_file(inner, data)
             return
         path = inner
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_atomic(path, data)
+    make_folder(os.path.dirname(path), forbidden)
+    write_atomic(path, data, forbidden)
 
 
 class OutputIndex:
-    """`exists(rel)` for the outputs under a URL OUT, from one listing made on first use
-    (one request per skipped image would make a re-run of a big bucket take hours)."""
+    """`size_of(rel)` for the outputs under a URL OUT (None: missing), from one listing made on
+    first use (one request per skipped image would make a re-run of a big bucket take hours)."""
 
     def __init__(self, out_url: str) -> None:
         self.out_url = out_url
-        self._names: set[str] | None = None
+        self._sizes: dict[str, int] | None = None
 
-    def __call__(self, rel: str) -> bool:
-        if self._names is None:
+    def __call__(self, rel: str) -> int | None:
+        if self._sizes is None:
             fs, root = url_fs(self.out_url)
-            found = fs.find(root) if fs.exists(root) else []
-            self._names = {p[len(root):].lstrip("/") for p in found}
-        return rel in self._names
+            found = fs.find(root, detail=True) if fs.exists(root) else {}
+            self._sizes = {p[len(root):].lstrip("/"): int(info.get("size") or 0)
+                           for p, info in found.items()}
+        return self._sizes.get(rel)

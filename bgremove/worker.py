@@ -6,7 +6,6 @@ options that built it; only the small Task and ImageResult records cross process
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from bgremove.compose import OutputOptions, render_outputs
-from bgremove.errors import ConfigError, ImageError
-from bgremove.report import ImageResult, mask_quality
+from bgremove.errors import BgRemoveError, ConfigError, ImageError
+from bgremove.report import DAMAGED, ImageResult, mask_quality
 
 
 @dataclass(frozen=True)
@@ -42,12 +41,16 @@ class WorkerConfig:
     max_pixels: int | None = None
     backend_factory: Callable[[], Any] | None = None
     batch_size: int | None = None  # model batch on the GPU; None: the Remover's default
+    in_root: str | None = None  # the resolved local IN_DIR: outputs never go there (safewrite)
 
     @classmethod
     def from_options(cls, options: Any, device: str = "cpu") -> WorkerConfig:
+        from bgremove.storage import is_url
+
+        in_root = None if is_url(options.in_dir) else str(options.in_dir.expanduser().resolve())
         return cls(options.output, options.weights, options.preset, options.tta, device,
                    options.n_threads(), options.max_pixels, options.backend_factory,
-                   options.batch_size if device == "cuda" else None)
+                   options.batch_size if device == "cuda" else None, in_root)
 
     def model_key(self) -> tuple:
         return (self.weights, self.preset, self.tta, self.device, self.threads,
@@ -83,20 +86,27 @@ def _make_remover(config: WorkerConfig) -> Any:
                    tta=config.tta, preset=config.preset, **kw)
 
 
-def worker_init() -> None:
-    """Workers ignore Ctrl-C: the terminal sends SIGINT to the whole process group, and the
-    parent decides whether in-flight images finish or the workers are killed."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def worker_init(parent_pid: int | None = None) -> None:
+    """Workers ignore Ctrl-C and SIGTERM: the terminal and systemd signal the whole process
+    group, and the parent decides whether in-flight images finish or the workers are killed
+    (stopping.py). With `parent_pid`, the worker dies with its parent (lifeline.py)."""
+    from bgremove.stopping import ignore_stop_signals
+
+    ignore_stop_signals()
+    if parent_pid is not None:
+        from bgremove.lifeline import die_with_parent
+
+        die_with_parent(parent_pid)
 
 
 def _read(config: WorkerConfig, path: str) -> Any:
     from bgremove.io import read_image
-    from bgremove.storage import read_source  # a URL's bytes; a local path as it is
+    from bgremove.storage import open_source  # a URL opened as a file; a local path as it is
 
-    source = read_source(path)
-    if config.max_pixels is not None:
-        return read_image(source, max_pixels=config.max_pixels)
-    return read_image(source)
+    with open_source(path) as source:
+        if config.max_pixels is not None:
+            return read_image(source, max_pixels=config.max_pixels)
+        return read_image(source)
 
 
 def process_one(config: WorkerConfig, task: Task) -> ImageResult:
@@ -116,6 +126,8 @@ def process_one(config: WorkerConfig, task: Task) -> ImageResult:
 def failed_result(task: Task, exc: BaseException, start: float) -> ImageResult:
     if isinstance(exc, ImageError):
         reason = exc.reason
+    elif isinstance(exc, BgRemoveError):
+        reason = str(exc)
     elif isinstance(exc, MemoryError):
         reason = "out of memory"
     else:
@@ -132,9 +144,12 @@ def write_outputs(config: WorkerConfig, task: Task, image: Any, alpha: np.ndarra
     coverage, flags = mask_quality(alpha)
     data = render_outputs(image.rgb, alpha, config.output, icc_profile=image.icc_profile)
     for kind, path in task.outputs.items():
-        write_output(path, data[kind])
+        write_output(path, data[kind], config.in_root)
+    if getattr(image, "damaged", False):
+        flags.append(DAMAGED)
     return ImageResult(task.rel, "ok", ms=_ms(start), coverage=coverage, flags=flags,
-                       outputs=task.rel_outputs)
+                       outputs=task.rel_outputs, sizes=[len(data[k]) for k in task.outputs],
+                       warnings=list(getattr(image, "warnings", [])))
 
 
 def _ms(start: float) -> float:

@@ -394,7 +394,7 @@ def test_write_atomic_failure_keeps_old_file_and_no_temp(tmp_path, monkeypatch):
     target = tmp_path / "out.png"
     target.write_bytes(b"old")
 
-    def boom(src, dst):
+    def boom(src, dst, **kw):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)

@@ -150,7 +150,11 @@ def test_ray_stop_then_resume(tmp_path, ray_local):
     first = run(_opts(tmp_path, "out", backend="ray", _stop_after=2))
     assert first.interrupted == signal.SIGTERM and first.exit_code == 143
     assert first.processed == 2
+    (tmp_path / "out/sub").mkdir(exist_ok=True)
+    stale = tmp_path / "out/sub/.p6.png.abcd1234.tmp"  # a node killed while writing
+    stale.write_bytes(b"half")
     second = run(_opts(tmp_path, "out", backend="ray"))
+    assert not stale.exists()  # removed before the folder's first image
     assert (second.processed, second.skipped, second.exit_code) == (6, 2, 0)
     assert not list((tmp_path / "out").rglob(".*.tmp"))
 
@@ -193,3 +197,59 @@ def test_cli_maps_backend_and_address(tmp_path, monkeypatch):
         RunOptions(tmp_path, tmp_path / "o", backend="spark").validate()
     with pytest.raises(ConfigError, match="address"):
         RunOptions(tmp_path, tmp_path / "o", address="auto").validate()
+
+
+def test_an_address_that_is_not_ray_fails_in_seconds(tmp_path):
+    # Another service's port: TCP connects, Ray's handshake never completes. Exit 2, in bounded
+    # time, with a message (not a driver that waits for good).
+    import socket
+    import subprocess
+    import threading
+    import time
+
+    pytest.importorskip("ray")
+    _folder(tmp_path / "in", 1)
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    port = server.getsockname()[1]
+    env = {**os.environ, "BGREMOVE_RAY_CONNECT_TIMEOUT": "3", "RAY_USAGE_STATS_ENABLED": "0"}
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "bgremove", "run", str(tmp_path / "in"),
+                           str(tmp_path / "out"), "--backend", "ray", "--address",
+                           f"127.0.0.1:{port}"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    server.close()
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"no Ray cluster answered at 127.0.0.1:{port} within 3 s" in proc.stderr
+    assert time.monotonic() - start < 60
+
+
+def test_a_ray_client_address_names_what_to_install(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    _folder(tmp_path / "in", 1)
+    monkeypatch.setitem(sys.modules, "grpc", None)  # as if ray[client] were not installed
+    with pytest.raises(MissingExtraError, match=r'pip install "bgremove\[ray\]"'):
+        run(_opts(tmp_path, "out", backend="ray", address="ray://head:10001"))
+    assert not (tmp_path / "out").exists()
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert 'ray = ["ray[data,client]' in pyproject  # the extra brings Ray Client along
+
+
+def test_a_crashing_ray_worker_is_one_line_per_event(tmp_path, ray_local, capfd, caplog,
+                                                     monkeypatch):
+    import bgremove.raybackend
+    from bgremove.testing import crash_on_red_backend
+
+    monkeypatch.setattr(bgremove.raybackend, "_TASK_RETRIES", 0)  # fewer events, same kind
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.full((32, 32, 3), (255, 0, 0), np.uint8)).save(tmp_path / "in/red.png")
+    _product(tmp_path / "in/ok.png", 32, 32, (20, 90, 200))
+    summary = run(_opts(tmp_path, "out", backend="ray", backend_factory=crash_on_red_backend))
+    assert (summary.processed, summary.failed) == (1, 1)
+    assert "Traceback" not in capfd.readouterr().err
+    events = [r for r in caplog.records if r.name.startswith("ray.data")
+              and r.levelno >= 40]
+    assert events and all(r.exc_info is None and "\n" not in r.getMessage() for r in events)
+    assert any("ActorUnavailableError" in r.getMessage() or "ActorDiedError" in r.getMessage()
+               for r in events)
