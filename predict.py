@@ -15,9 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from bgremove.compose import OutputOptions, alpha_to_uint8, render_outputs
 from bgremove.errors import BgRemoveError, ConfigError, ImageError
-from bgremove.io import encode_image, write_atomic
+from bgremove.imaging.compose import OutputOptions, alpha_to_uint8, render_outputs
+from bgremove.imaging.encode import encode_image
+from bgremove.imaging.safewrite import write_atomic
 
 _FORMATS = {".png": "png", ".webp": "webp", ".jpg": "jpg", ".jpeg": "jpg"}
 
@@ -38,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _make_remover(args: argparse.Namespace):
-    from bgremove.api import Remover
+    from bgremove.inference.remover import Remover
 
     return Remover(args.weights, device=args.device, threads=args.threads, tta=args.tta)
 

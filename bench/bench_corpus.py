@@ -1,6 +1,6 @@
 """The hostile-file corpus (tests/malformed.py) through `bgremove run`, counted per group.
 
-    python bench/bench_corpus.py             # stand-in model (bgremove.testing), 1 worker
+    python bench/bench_corpus.py             # stand-in model (bgremove.inference.testing), 1 worker
     python bench/bench_corpus.py --model     # the bundled weights, 2 worker processes
 
 Prints, for each group of the corpus: files, processed, failed, flagged damaged_input, reported
@@ -32,11 +32,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", action="store_true", help="bundled weights, 2 workers")
     args = ap.parse_args()
-    from bgremove.compose import OutputOptions
-    from bgremove.io import read_image
-    from bgremove.pipeline import run
-    from bgremove.runopts import RunOptions
-    from bgremove.testing import fake_backend
+    from bgremove.batch.driver import run
+    from bgremove.batch.options import RunOptions
+    from bgremove.imaging.compose import OutputOptions
+    from bgremove.imaging.read import read_image
+    from bgremove.inference.testing import fake_backend
     from tests.malformed import build
 
     with tempfile.TemporaryDirectory(prefix="bgremove-corpus-") as tmp:

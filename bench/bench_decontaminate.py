@@ -1,7 +1,7 @@
 """Decontamination on photos composited from a known foreground: edge colour error and time.
 
     python bench/bench_decontaminate.py                          # this checkout's foreground.py
-    python bench/bench_decontaminate.py --baseline OLD/bgremove/foreground.py   # side by side
+    python bench/bench_decontaminate.py --baseline OLD/bgremove/imaging/foreground.py   # side by side
 
 Each case is a real photo from ../shared/data/val (the known foreground F) brought to catalog
 size (1600x1200, and 4000x3000 with --big) and extended beyond its ground-truth mask with the
@@ -9,7 +9,7 @@ colour of the nearest object pixel (so F is defined on the whole edge), its alph
 model's own soft mask of the photo (final_alpha, as a run writes it), and a photo from
 ../shared/data/backgrounds as the new background B. The input is the composite
 I = a F + (1 - a) B, rounded to 8 bits; a perfect decontamination gives back F on the edge.
-Printed per implementation: the colour error on the edge (bgremove.metrics.edge_colour_error:
+Printed per implementation: the colour error on the edge (bgremove.modeltools.metrics.edge_colour_error:
 mean and alpha-weighted, grey levels) and the median CPU time of decontaminate(I, a) with one
 OpenCV thread (CPU time, not wall time: on a shared machine it is what the call itself costs);
 the first line is no decontamination at all (the cutout keeps I's colours). Implementations
@@ -55,8 +55,8 @@ def extend_foreground(rgb: np.ndarray, obj: np.ndarray) -> np.ndarray:
 
 def cases(per_set: int, size: tuple[int, int]) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     """(name, I, a8, F), cached under cache/decontaminate/ (the masks need the model)."""
-    from bgremove.compose import final_alpha
-    from bgremove.evaluate import find_pairs, select_subset
+    from bgremove.imaging.compose import final_alpha
+    from bgremove.modeltools.evaluate import find_pairs, select_subset
 
     CACHE.mkdir(parents=True, exist_ok=True)
     backgrounds = sorted((DATA / "backgrounds").glob("*.jpg"))
@@ -68,7 +68,7 @@ def cases(per_set: int, size: tuple[int, int]) -> list[tuple[str, np.ndarray, np
             name = f"{s}-{path.stem}-{size[0]}x{size[1]}"
             f = CACHE / f"{name}.npz"
             if not f.exists():
-                from bgremove.api import Remover
+                from bgremove.inference.remover import Remover
 
                 remover = remover or Remover(device="cpu")
                 photo = cover(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), *size)
@@ -93,7 +93,7 @@ def load_impl(path: str):
 
 
 def measure(impls: dict, data: list, repeat: int) -> dict[str, dict[str, list[float]]]:
-    from bgremove.metrics import edge_colour_error
+    from bgremove.modeltools.metrics import edge_colour_error
 
     res = {k: {"mean": [], "visible": [], "ms": []} for k in ("none", *impls)}
     for _, comp, a8, fg in data:
@@ -123,7 +123,7 @@ def main() -> None:
     cv2.setNumThreads(1)
     size = (4000, 3000) if args.big else (1600, 1200)
     data = cases(args.per_set, size)
-    from bgremove import foreground
+    from bgremove.imaging import foreground
 
     impls = {"this checkout": foreground}
     if args.baseline:

@@ -37,8 +37,8 @@ def faint_share(alpha: np.ndarray) -> float:
 
 
 def _frames(name: str, remover, faint: float | None) -> list[tuple[float, list[str]]]:
-    from bgremove.evaluate import find_pairs
-    from bgremove.report import mask_quality
+    from bgremove.batch.report import mask_quality
+    from bgremove.modeltools.evaluate import find_pairs
 
     out = []
     for image, mask in find_pairs(DATA / name):
@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--flag", default="uncertain_mask")
     ap.add_argument("--faint", type=float, default=None)
     args = ap.parse_args()
-    from bgremove.api import Remover
+    from bgremove.inference.remover import Remover
 
     remover = Remover(threads=1)
     for name in args.sets:

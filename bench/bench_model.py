@@ -19,9 +19,10 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from bgremove.export import export_onnx
+from bgremove.inference.preprocess import DEFAULT_PREPROCESSING
 from bgremove.model import DEFAULT_ARGS, build_model
-from bgremove.model.checkpoint import DEFAULT_PREPROCESSING, save_checkpoint
+from bgremove.model.checkpoint import save_checkpoint
+from bgremove.modeltools.export import export_onnx
 
 
 def gflops(model: torch.nn.Module, size: int, part: torch.nn.Module | None = None) -> float:

@@ -51,9 +51,9 @@ def _outputs(root: Path) -> dict[str, bytes]:
 
 
 def _run(in_dir: Path, out_dir: Path, weights: str, cpus: int, backend: str):
-    from bgremove.compose import OutputOptions
-    from bgremove.pipeline import run
-    from bgremove.runopts import RunOptions
+    from bgremove.batch.driver import run
+    from bgremove.batch.options import RunOptions
+    from bgremove.imaging.compose import OutputOptions
 
     return run(RunOptions(in_dir, out_dir, output=OutputOptions(mask=True), weights=weights,
                           device="cpu", workers=cpus, threads=1, progress="quiet",

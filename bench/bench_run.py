@@ -30,7 +30,7 @@ SOURCES = ("ccp", "davis")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 _LIB_RUNNER = (
-    "import sys; from bgremove.pipeline import run; from bgremove.runopts import RunOptions; "
+    "import sys; from bgremove.batch.driver import run; from bgremove.batch.options import RunOptions; "
     "s = run(RunOptions(sys.argv[1], sys.argv[2], progress='quiet', "
     "workers=int(sys.argv[3]) if sys.argv[3] != '0' else None)); sys.exit(s.exit_code)"
 )

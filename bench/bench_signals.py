@@ -4,7 +4,7 @@
     python bench/bench_signals.py --trials 50
 
 Each trial starts a run of 40 small images with a stand-in model that takes 0.15 s per image
-(bgremove.testing.slow_fake_backend), waits until 3 images are written, and signals the process
+(bgremove.inference.testing.slow_fake_backend), waits until 3 images are written, and signals the process
 group, as a terminal's Ctrl-C or `systemctl stop` does. A trial is right when the run stops
 (exit 130 or 143, the "stopping" message, some images left for the next run) and fails none of
 the images it had in flight. Printed: right trials per signal, and what the wrong ones did.
@@ -29,9 +29,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 _CHILD = """
 import json, sys
-from bgremove.pipeline import run
-from bgremove.runopts import RunOptions
-from bgremove.testing import slow_fake_backend
+from bgremove.batch.driver import run
+from bgremove.batch.options import RunOptions
+from bgremove.inference.testing import slow_fake_backend
 s = run(RunOptions(sys.argv[1], sys.argv[2], workers=2, progress="log",
                    backend_factory=slow_fake_backend))
 print(json.dumps({"processed": s.processed, "failed": s.failed}), flush=True)

@@ -58,7 +58,7 @@ def _scene(h: int, w: int) -> np.ndarray:
 
 
 def _remover(args, tta: bool):
-    from bgremove.api import Remover
+    from bgremove.inference.remover import Remover
 
     if args.fake:
         return Remover(backend=_FakeBackend(), tta=tta)
@@ -73,7 +73,7 @@ class _FakeBackend:
     name = "fake"
 
     def __init__(self) -> None:
-        from bgremove.preprocess import Preprocessing
+        from bgremove.inference.preprocess import Preprocessing
 
         self.preprocessing = Preprocessing(input_size=320, multiple=32)
 
@@ -93,7 +93,7 @@ def _rss_mb() -> float:
 
 def child(args) -> None:
     """One measurement; prints a JSON line."""
-    from bgremove.compose import OutputOptions
+    from bgremove.imaging.compose import OutputOptions
 
     t0 = time.perf_counter()
     remover = _remover(args, bool(args.tta))
@@ -104,7 +104,7 @@ def child(args) -> None:
     alpha = remover.mask(image)
     t3 = time.perf_counter()
     remover_out = remover  # keep the model alive through encoding, as a real run does
-    from bgremove.compose import render_outputs
+    from bgremove.imaging.compose import render_outputs
 
     data = render_outputs(image.rgb, alpha, OutputOptions(), image.icc_profile)
     t4 = time.perf_counter()
@@ -128,8 +128,8 @@ def measure(args, path: Path, tta: bool) -> dict:
 
 
 def agreement(args) -> None:
-    from bgremove.api import backend_predictor
-    from bgremove.tiling import TileConfig, predict_mask
+    from bgremove.inference.remover import backend_predictor
+    from bgremove.inference.tiling import TileConfig, predict_mask
 
     side = args.agree_side
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,7 +163,7 @@ def agreement(args) -> None:
 def seams(remover, predict, rgb: np.ndarray) -> None:
     """Tile the whole image at the working resolution (no band, no gate) and compare pixel-to-
     pixel steps on the lines where a tile starts or ends with the steps everywhere else."""
-    from bgremove.tiling import predict_tiled, tile_grid, working_size
+    from bgremove.inference.tiling import predict_tiled, tile_grid, working_size
 
     pre, cfg = remover.preprocessing, remover.tiles
     wh, ww = working_size(*rgb.shape[:2], pre.input_size, cfg)

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from bgremove.backends.onnx import OnnxBackend
+from bgremove.inference.backends.onnx import OnnxBackend
 
 
 def load(paths: list[str], threads: int) -> list[OnnxBackend]:

@@ -5,7 +5,7 @@
     PYTHONPATH=../other-checkout python bench/profile_image.py   # the same for another version
 
 The photos are bench_run.py's benchmark folder (CCP and DAVIS photos at catalog sizes). Each
-image goes through the real worker function (bgremove.worker.process_one, default outputs: a PNG
+image goes through the real worker function (bgremove.batch.worker.process_one, default outputs: a PNG
 cutout written atomically) in this process, with one inference and one OpenCV thread as a run's
 workers have; the library functions it calls are wrapped with timers, so every stage is the code
 a run executes. Times are CPU time of this process (time.process_time), the median over images:
@@ -35,21 +35,21 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 # (stage, module, attribute): the library functions process_one reaches, looked up by name there.
 STAGES = [
-    ("decode + EXIF/ICC", "bgremove.io", "read_image"),
-    ("shrink to model size", "bgremove.tiling", "shrink"),
-    ("canvas + normalise", "bgremove.api", "pad_for_model"),
-    ("canvas + normalise", "bgremove.api", "resize_image"),
-    ("canvas + normalise", "bgremove.api", "normalise"),
+    ("decode + EXIF/ICC", "bgremove.imaging.read", "read_image"),
+    ("shrink to model size", "bgremove.inference.tiling", "shrink"),
+    ("canvas + normalise", "bgremove.inference.remover", "pad_for_model"),
+    ("canvas + normalise", "bgremove.inference.remover", "resize_image"),
+    ("canvas + normalise", "bgremove.inference.remover", "normalise"),
     ("network", None, "predict"),
-    ("mask upsampling (+ tiled refine)", "bgremove.tiling", "resize_mask"),
-    ("mask upsampling (+ tiled refine)", "bgremove.tiling", "uncertainty_band"),
-    ("mask upsampling (+ tiled refine)", "bgremove.tiling", "predict_tiled"),
-    ("coverage / flags", "bgremove.worker", "mask_quality"),
-    ("8-bit alpha", "bgremove.compose", "final_alpha"),
-    ("RGBA canvas", "bgremove.compose", "_rgba"),
-    ("decontamination", "bgremove.compose", "decontaminate"),
-    ("PNG encode", "bgremove.compose", "encode_image"),
-    ("write (atomic, fsync)", "bgremove.storage", "write_output"),
+    ("mask upsampling (+ tiled refine)", "bgremove.inference.tiling", "resize_mask"),
+    ("mask upsampling (+ tiled refine)", "bgremove.inference.tiling", "uncertainty_band"),
+    ("mask upsampling (+ tiled refine)", "bgremove.inference.tiling", "predict_tiled"),
+    ("coverage / flags", "bgremove.batch.worker", "mask_quality"),
+    ("8-bit alpha", "bgremove.imaging.compose", "final_alpha"),
+    ("RGBA canvas", "bgremove.imaging.compose", "_rgba"),
+    ("decontamination", "bgremove.imaging.compose", "decontaminate"),
+    ("PNG encode", "bgremove.imaging.compose", "encode_image"),
+    ("write (atomic, fsync)", "bgremove.batch.storage", "write_output"),
 ]
 
 
@@ -86,8 +86,8 @@ def install(timers: Timers, remover) -> None:
 
 
 def profile(files: list[Path], weights: str | None, out: Path) -> dict[str, list[float]]:
-    from bgremove.compose import OutputOptions
-    from bgremove.worker import Task, WorkerConfig, get_remover, process_one
+    from bgremove.batch.worker import Task, WorkerConfig, get_remover, process_one
+    from bgremove.imaging.compose import OutputOptions
 
     config = WorkerConfig(OutputOptions(), weights=weights, threads=1)
     remover = get_remover(config)
@@ -118,10 +118,10 @@ def run_costs(weights: str | None, photo: Path, out: Path) -> dict[str, float]:
     """Worker start-up with its model, one task's round trip, one manifest row + report line."""
     from joblib.externals.loky import get_reusable_executor
 
-    from bgremove.compose import OutputOptions
-    from bgremove.manifest import Manifest
-    from bgremove.report import ImageResult, ReportWriter
-    from bgremove.worker import Task, WorkerConfig
+    from bgremove.batch.manifest import Manifest
+    from bgremove.batch.report import ImageResult, ReportWriter
+    from bgremove.batch.worker import Task, WorkerConfig
+    from bgremove.imaging.compose import OutputOptions
 
     config = WorkerConfig(OutputOptions(), weights=weights, threads=1)
     t = time.perf_counter()
@@ -152,7 +152,7 @@ def run_costs(weights: str | None, photo: Path, out: Path) -> dict[str, float]:
 
 
 def _load(config) -> None:
-    from bgremove.worker import get_remover
+    from bgremove.batch.worker import get_remover
 
     get_remover(config)  # the Remover stays in the worker; it does not pickle
 

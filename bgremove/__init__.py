@@ -1,6 +1,11 @@
 """bgremove: background removal for folders of product photos.
 
 Importing the package is cheap: torch, onnxruntime and typer load only when a model or the CLI is used.
+The public API is `Remover` and `remove` (bgremove.inference.remover) and, for whole folders,
+`bgremove.batch.driver.run`. The code lives in rooms that import downwards only (README, "How the
+code is laid out"; tests/test_layout.py checks it):
+
+    cli.py -> batch/, modeltools/ -> inference/ -> imaging/, model/ (-> errors.py, numpy, OpenCV)
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from bgremove.errors import BgRemoveError
 def __getattr__(name: str):
     # The inference API pulls in cv2 and the backends: load it on first use, not at import.
     if name in ("Remover", "remove"):
-        from bgremove import api
+        from bgremove.inference import remover
 
-        return getattr(api, name)
+        return getattr(remover, name)
     raise AttributeError(f"module 'bgremove' has no attribute {name!r}")

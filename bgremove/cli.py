@@ -73,9 +73,9 @@ def run(
     Re-runs process only new or changed images. Exit codes: 0 all ok, 1 some images failed,
     2 usage or configuration error, 130/143 interrupted (the next run resumes).
     """
-    from bgremove.compose import OutputOptions
-    from bgremove.pipeline import run as run_folder
-    from bgremove.runopts import RunOptions
+    from bgremove.batch.driver import run as run_folder
+    from bgremove.batch.options import RunOptions
+    from bgremove.imaging.compose import OutputOptions
 
     try:
         output = OutputOptions(
@@ -109,7 +109,7 @@ def export(
         False, "--int8",
         help="Also write OUT.int8.onnx, static int8 (QDQ) that gives the same masks on every CPU: "
         "7-bit weights where CPUs without VNNI would saturate, 8-bit depthwise, a few blocks in "
-        "fp32 (bgremove/quantize.py).",
+        "fp32 (bgremove/modeltools/quantize.py).",
     ),
     calibration: Path | None = typer.Option(
         None, "--calibration", help="Folder of real images to calibrate --int8 on."
@@ -121,7 +121,7 @@ def export(
     The shipped int8 file is made with: bgremove export weights/bgremove-lite0.pth
     weights/bgremove-lite0.onnx --int8 --calibration ../shared/data/train/ccp/images
     """
-    from bgremove.export import export_onnx
+    from bgremove.modeltools.export import export_onnx
 
     try:
         if int8 and calibration is None:
@@ -132,7 +132,7 @@ def export(
             f"on shapes {list(report.shapes_checked)})"
         )
         if int8:
-            from bgremove.quantize import quantize_int8
+            from bgremove.modeltools.quantize import quantize_int8
 
             q_path = output.with_name(output.stem + ".int8.onnx")
             q = quantize_int8(output, q_path, calibration, calibration_images)
@@ -150,7 +150,7 @@ def evaluate(
     weights: Path | None = typer.Option(None, "--weights", "-w", help="Default: bundled."),
     preset: str | None = typer.Option(None, help="Preprocessing preset for foreign ONNX files."),
     tta: bool = typer.Option(False, "--tta", help="Flip and multi-scale test-time augmentation."),
-    clean: bool = typer.Option(False, "--clean", help="Mask clean-up (bgremove.cleanup)."),
+    clean: bool = typer.Option(False, "--clean", help="Mask clean-up (bgremove.inference.cleanup)."),
     limit: int | None = typer.Option(None, help="Evaluate at most N images per folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -159,11 +159,11 @@ def evaluate(
     """IoU, F1, MAE, boundary F and more of a model on labelled folders."""
     import json
 
-    from bgremove.api import Remover
-    from bgremove.evaluate import evaluate_dirs, format_table
+    from bgremove.inference.remover import Remover
+    from bgremove.modeltools.evaluate import evaluate_dirs, format_table
 
     try:
-        from bgremove.cleanup import Cleanup
+        from bgremove.inference.cleanup import Cleanup
 
         remover = Remover(weights, device=device, threads=threads, tta=tta, preset=preset,
                           cleanup=Cleanup() if clean else None)

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bgremove.preprocess import Preprocessing
+from bgremove.inference.preprocess import Preprocessing
 
 
 class ColourBackend:

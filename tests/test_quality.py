@@ -11,7 +11,7 @@ import pytest
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
-SAMPLE = 50  # images per set, evenly spaced over the sorted set (bgremove.evaluate.select_subset)
+SAMPLE = 50  # images per set, evenly spaced over the sorted set (bgremove.modeltools.evaluate.select_subset)
 
 # Reached by weights/bgremove-lite0.onnx on this sample (bgremove eval --limit 50): viton-cloth
 # 0.9708, ccp 0.9407, davis 0.7023; each floor is that minus 0.01, rounded down.
@@ -27,8 +27,8 @@ INT8_FILE = WEIGHTS / "bgremove-lite0.int8.onnx"
 def _sample_iou(weights: Path | None, name: str) -> float:
     if not (DATA / "val" / name).is_dir():
         pytest.skip(f"{DATA / 'val' / name} not found: the quality test needs ../shared/data")
-    from bgremove.api import Remover
-    from bgremove.evaluate import evaluate_dirs
+    from bgremove.inference.remover import Remover
+    from bgremove.modeltools.evaluate import evaluate_dirs
 
     remover = Remover(weights)
     results = evaluate_dirs(remover.mask, [DATA / "val" / name], limit=SAMPLE, progress=False)
@@ -39,8 +39,8 @@ def _sample_iou(weights: Path | None, name: str) -> float:
 @pytest.fixture(scope="module")
 def fp32_iou():
     """IoU of the default (fp32) weights per set, computed once for both tests."""
-    from bgremove.backends import default_weights
     from bgremove.errors import WeightsError
+    from bgremove.inference.backends import default_weights
 
     try:
         default_weights()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bgremove.backends import load_backend
+from bgremove.inference.backends import load_backend
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 FP32, INT8, PTH = (WEIGHTS / f"bgremove-lite0{s}" for s in (".onnx", ".int8.onnx", ".pth"))
@@ -36,7 +36,7 @@ def test_int8_weights_cannot_saturate_on_any_cpu():
     """x86 CPUs without VNNI add pairs of u8 x s8 products in 16 bits with saturation: every
     int8 weight that goes through a matrix-product convolution must be 7-bit (|w| <= 64, so
     2 x 255 x 64 < 32767), whatever CPU this test runs on. Depthwise weights may use 8 bits:
-    their kernels multiply in 16 and add in 32 bits. See bgremove/quantize.py."""
+    their kernels multiply in 16 and add in 32 bits. See bgremove/modeltools/quantize.py."""
     import onnx
     from onnx import numpy_helper
 

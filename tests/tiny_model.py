@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bgremove.preprocess import Preprocessing
+from bgremove.inference.preprocess import Preprocessing
 
 TINY_PRE = Preprocessing(input_size=64, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
 
@@ -29,7 +29,7 @@ def make_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
 
 
 def make_tiny_onnx(folder: Path) -> tuple[Path, Path]:
-    from bgremove.export import export_onnx
+    from bgremove.modeltools.export import export_onnx
 
     pth = make_tiny_checkpoint(folder / "tiny.pth")
     onnx_path = folder / "tiny.onnx"

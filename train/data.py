@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from bgremove.discover import is_image_name
-from bgremove.evaluate import find_pairs
+from bgremove.imaging.formats import is_image_name
+from bgremove.modeltools.evaluate import find_pairs
 from train.augment import Compose
 from train.copypaste import CopyPaste, Item
 from train.loss import boundary_weights, confidence_weights

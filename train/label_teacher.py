@@ -28,8 +28,9 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
-from bgremove.discover import is_image_name
-from bgremove.io import encode_image, write_atomic
+from bgremove.imaging.encode import encode_image
+from bgremove.imaging.formats import is_image_name
+from bgremove.imaging.safewrite import write_atomic
 
 PRESETS = {"isnet": "isnet", "u2net": "u2net", "u2netp": "u2netp"}  # teacher name -> preset
 _removers: list | None = None
@@ -70,7 +71,7 @@ def interleave(pools: dict[str, list[Path]], seed: int) -> Iterator[tuple[str, P
 
 
 def _load_removers(teachers: tuple[Teacher, ...], size: int, flip: bool) -> list:
-    from bgremove.api import Remover
+    from bgremove.inference.remover import Remover
 
     removers = []
     for t in teachers:

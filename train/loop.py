@@ -9,7 +9,7 @@ import time
 
 import torch
 
-from bgremove.metrics import HIGHER_IS_BETTER
+from bgremove.modeltools.metrics import HIGHER_IS_BETTER
 
 
 def set_train_mode(model: torch.nn.Module, frozen_encoder: bool, frozen_to_stride8: bool = False

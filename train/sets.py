@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bgremove.errors import ConfigError
-from bgremove.evaluate import set_names
+from bgremove.modeltools.evaluate import set_names
 from train.copypaste import CopyPaste, Item
 from train.data import (
     Source,

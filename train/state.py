@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from bgremove.inference.preprocess import Preprocessing
 from bgremove.model.checkpoint import atomic_torch_save, save_checkpoint
-from bgremove.preprocess import Preprocessing
 
 RESUME = "resume.pt"
 BEST = "best.pth"

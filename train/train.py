@@ -62,13 +62,13 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "boundary_amplitude": (4.0, "BCE weight is 1 + this on the pixels next to the outline"),
     "boundary_sigma": (3.0, "decay length (px) of the boundary weight"),
     # ---- selection, stopping, checkpoints
-    "best_metric": ("iou", "val metric that picks best.pth (bgremove.metrics.METRICS)"),
+    "best_metric": ("iou", "val metric that picks best.pth (bgremove.modeltools.metrics.METRICS)"),
     "best_set": ("mean", "set whose metric decides: 'mean' of all, 'select' (the -select sets)"),
     "patience": (6, "stop after this many epochs without a better best_metric (0 = never)"),
     "min_delta": (1e-4, "an improvement smaller than this does not reset the patience"),
     "save_every": (100, "write resume.pt every N steps (and at every epoch end)"),
     "log_every": (10, "print the running loss every N steps"),
-    "export_onnx": (True, "export best.pth to best.onnx at the end (bgremove.export)"),
+    "export_onnx": (True, "export best.pth to best.onnx at the end (bgremove.modeltools.export)"),
     # ---- machine
     "device": ("auto", "auto | cpu | cuda"),
     "amp": ("auto", "auto (bf16/fp16 autocast on CUDA, off on CPU) | off | bf16 | fp16"),

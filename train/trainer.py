@@ -12,8 +12,9 @@ from pathlib import Path
 import torch
 
 from bgremove.errors import ConfigError
+from bgremove.inference.preprocess import DEFAULT_PREPROCESSING
 from bgremove.model import build_model
-from bgremove.model.checkpoint import DEFAULT_PREPROCESSING, load_checkpoint
+from bgremove.model.checkpoint import load_checkpoint
 from train import history as hist
 from train.augment import build_augmenter
 from train.data import StreamDataset, make_loader
@@ -216,9 +217,9 @@ def init_from(model: torch.nn.Module, path: str, model_args: dict) -> None:
 
 def export_best(best: Path) -> None:
     try:
-        from bgremove.export import export_onnx
+        from bgremove.modeltools.export import export_onnx
     except ImportError:
-        print("bgremove.export not available: skipping the ONNX export", flush=True)
+        print("bgremove.modeltools.export not available: skipping the ONNX export", flush=True)
         return
     onnx_path = best.with_suffix(".onnx")
     report = export_onnx(best, onnx_path)

@@ -1,4 +1,4 @@
-"""Validation during training: every val set scored separately with bgremove.metrics, at the
+"""Validation during training: every val set scored separately with bgremove.modeltools.metrics, at the
 ground truth's resolution, exactly as `bgremove eval` scores a weights file.
 
 The val images are decoded and resized to the model's input once, at start-up, and kept in
@@ -14,9 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from bgremove.evaluate import select_subset
-from bgremove.metrics import METRICS, MetricAccumulator, mean_over_sets
-from bgremove.preprocess import (
+from bgremove.inference.preprocess import (
     Preprocessing,
     fit_size,
     pad_for_model,
@@ -24,6 +22,8 @@ from bgremove.preprocess import (
     resize_mask,
     unpad,
 )
+from bgremove.modeltools.evaluate import select_subset
+from bgremove.modeltools.metrics import METRICS, MetricAccumulator, mean_over_sets
 from train.copypaste import Item
 from train.data import load_pair
 from train.loss import SegLoss, boundary_weights

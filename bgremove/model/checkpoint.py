@@ -12,29 +12,28 @@ import torch
 
 from bgremove.errors import WeightsError
 from bgremove.model.net import BgNet, build_model
-from bgremove.preprocess import Preprocessing
 
 FORMAT = "bgremove-checkpoint-v1"
-
-# EfficientNet-Lite was trained on inputs scaled to [-1, 1]; its ImageNet accuracy is higher with
-# this than with the usual ImageNet mean/std (46/50 vs 39/50 on a sample of ImageNet photos here).
-DEFAULT_PREPROCESSING = Preprocessing(input_size=320, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
-
 
 def save_checkpoint(
     path: str | Path,
     model: BgNet,
     model_args: dict[str, Any],
-    preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
+    preprocessing: Any,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write atomically: a checkpoint killed mid-write must not replace the previous one."""
+    """Write atomically: a checkpoint killed mid-write must not replace the previous one.
+
+    preprocessing: the inference Preprocessing the network was trained with (anything with
+    `to_json()`, or its dict); stored as a plain dict, so this room needs no inference code.
+    """
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     payload = {
         "format": FORMAT,
         "state_dict": state,
         "model_args": {k: list(v) if isinstance(v, tuple) else v for k, v in model_args.items()},
-        "preprocessing": json.loads(preprocessing.to_json()),
+        "preprocessing": preprocessing if isinstance(preprocessing, dict)
+        else json.loads(preprocessing.to_json()),
         "extra": extra or {},
     }
     atomic_torch_save(payload, Path(path))
@@ -80,6 +79,3 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[BgNet,
         raise WeightsError(f"{path}: weights do not fit the stored model_args: {exc}") from exc
     return model.eval(), ckpt
 
-
-def checkpoint_preprocessing(ckpt: dict[str, Any]) -> Preprocessing:
-    return Preprocessing.from_dict(ckpt.get("preprocessing") or {})

@@ -1,0 +1,220 @@
+"""`bgremove run`: every image under IN_DIR through the model into OUT_DIR, resumable and bounded.
+
+This module is the driver, the same for every backend: it walks the tree, consults the manifest,
+hands the images still to do to a backend (dispatch.py: local.py on this machine,
+ray_backend.py on a Ray cluster) and records each result as it comes back: manifest row, report
+line, progress, summary and exit code. It never loads a model or holds pixels.
+
+Configuration (options, paths, weights) is checked before OUT_DIR is touched, so a typo never
+leaves an empty output folder, a manifest or a lock behind.
+
+Stopping (stopping.py): the first SIGINT/SIGTERM stops dispatching (the local backend lets
+in-flight images finish), flushes the manifest and report, and returns a summary whose exit code
+is 128 + the signal number; a second signal stops at once. Either way the next run resumes.
+
+Temporary files (safewrite.py): each output folder is cleared of stale ones before the run's
+first image there, and the folders this run wrote to are cleared at its end.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+from bgremove.batch import storage
+from bgremove.batch.discover import DiscoveryStats, count_images, output_paths
+from bgremove.batch.dispatch import Dispatch
+from bgremove.batch.lock import RunLock
+from bgremove.batch.manifest import Manifest, options_key
+from bgremove.batch.options import RunOptions, check_paths
+from bgremove.batch.report import ImageResult, Progress, ReportWriter, RunSummary, format_summary
+from bgremove.batch.stopping import StopFlag
+from bgremove.batch.storage import Location
+from bgremove.batch.worker import Task
+from bgremove.errors import ConfigError
+from bgremove.imaging.compose import OutputOptions, output_names
+from bgremove.imaging.safewrite import remove_temps
+
+_MANIFEST_VERSION = 1
+_MAX_CLEAN_FOLDERS = 100_000  # folders remembered for the end-of-run clean-up (memory bound)
+
+
+def run(options: RunOptions) -> RunSummary:
+    """Process IN_DIR into OUT_DIR. Raises ConfigError (exit 2) for bad options, an unusable
+    model or a second run on the same OUT_DIR; bad images never raise, they are counted."""
+    options.validate()
+    dispatch = _backend(options)  # a missing extra fails here, before anything is written
+    in_dir, out_dir = check_paths(options)
+    weights = _weights_file(options)  # a missing weights file too
+    try:
+        state = storage.state_dir(out_dir)  # OUT itself, or a URL OUT's local folder
+        state.mkdir(parents=True, exist_ok=True)
+        lock = RunLock(state).acquire()
+    except OSError as exc:
+        raise ConfigError(f"cannot write to the output folder {out_dir}: {exc}") from None
+    size_of = storage.OutputIndex(out_dir) if storage.is_url(out_dir) else None
+    try:
+        with Manifest(state, size_of) as manifest, StopFlag() as stop:
+            identity = _model_identity(options, manifest, weights)
+            return _Run(options, in_dir, out_dir, manifest, stop, identity).execute(dispatch)
+    finally:
+        lock.release()
+
+
+def _backend(options: RunOptions) -> Dispatch:
+    if options.backend == "ray":
+        from bgremove.batch.ray_backend import dispatch, require_ray
+
+        require_ray(options.address)
+        return dispatch
+    from bgremove.batch.local import dispatch
+
+    return dispatch
+
+
+def _weights_file(options: RunOptions) -> Path | None:
+    if options.backend_factory is not None:
+        return None
+    from bgremove.inference.backends import resolve_weights
+
+    return resolve_weights(options.weights)
+
+
+def _model_identity(options: RunOptions, manifest: Manifest, weights: Path | None) -> str:
+    """What identifies the model's behaviour: the weights' content hash, not their path."""
+    factory = options.backend_factory
+    if factory is not None:
+        return f"factory:{factory.__module__}.{factory.__qualname__}"
+    return "sha256:" + manifest.weights_digest(weights)
+
+
+class _Run:
+    """One run's driver state; passed to the backend as its dispatch.Driver."""
+
+    def __init__(self, options: RunOptions, in_dir: Location, out_dir: Location,
+                 manifest: Manifest, stop: StopFlag, model: str) -> None:
+        self.options, self.in_dir, self.out_dir = options, in_dir, out_dir
+        self.manifest, self.stop = manifest, stop
+        self.summary = RunSummary()
+        self.stats = DiscoveryStats()
+        self.output: OutputOptions = options.output
+        self.suffixes = list(output_names("", options.output).values())
+        self.key = options_key({
+            "v": _MANIFEST_VERSION, "output": asdict(options.output), "tta": options.tta,
+            "preset": options.preset, "model": model,
+        })
+        self.stopped = False
+        self.announced = False
+        self.written_folders: set[str] = set()  # OUT folders given work (temp clean-up)
+        self.in_root = None if storage.is_url(in_dir) else str(in_dir)  # resolved by check_paths
+        self.stop_message = ("bgremove: stopping after the images in progress (signal again to "
+                             "stop at once)")
+
+    def execute(self, dispatch: Dispatch) -> RunSummary:
+        start = time.monotonic()
+        opts = self.options
+        self.report = ReportWriter(opts.report)
+        # A bucket is not listed twice just for a total.
+        local = not storage.is_url(self.in_dir)
+        total = count_images(Path(self.in_dir)) if opts.progress != "quiet" and local else None
+        self.progress = Progress(opts.progress, total, opts.log_interval)
+        try:
+            self._dispatch(dispatch)
+            s = self.summary
+            s.elapsed_s = time.monotonic() - start
+            # Failures (and whatever else went wrong) reach stderr even with --progress quiet.
+            trouble = s.failed or s.damaged or s.warnings or s.interrupted is not None
+            self.progress.log(format_summary(s), always=bool(trouble))
+        finally:
+            self.progress.release()
+        return s
+
+    def _dispatch(self, dispatch: Dispatch) -> None:
+        if self.manifest.warning:
+            self.summary.warnings.append(self.manifest.warning)
+        try:
+            dispatch(self, self._tasks())
+            self._sweep_stale()
+        except KeyboardInterrupt:
+            self.stop.signum = self.stop.signum or signal.SIGINT
+        finally:
+            self.manifest.flush()
+            self.report.close()
+            self.progress.close()
+            for folder in self.written_folders:
+                remove_temps(folder, self.in_root)
+        self.summary.interrupted = self.stop.signum
+        self.summary.ignored = self.stats.ignored
+
+    def log(self, text: str) -> None:
+        self.progress.log(text)
+
+    def should_stop(self) -> bool:
+        if self.stop.signum is not None and not self.announced:
+            self.announced = True
+            self.progress.log(self.stop_message)
+        return self.stopped or self.stop.signum is not None
+
+    def stop_signal(self) -> int | None:
+        return self.stop.signum
+
+    def _tasks(self) -> Iterator[Task]:
+        """Images still to do, streamed; unchanged ones are reported as skipped on the way."""
+        opts = self.options
+        folder = None
+        for found in storage.find_images(self.in_dir, self.stats, self.suffixes):
+            if self.should_stop():
+                return
+            if found.error is not None:
+                self.finish(None, ImageResult(found.rel, "failed", error=found.error))
+                continue
+            names = output_names(found.stem, self.output)
+            outs = output_paths(self.out_dir, found, names)
+            out_folder = os.path.dirname(next(iter(outs.values())))
+            if out_folder != folder and not storage.is_url(out_folder):
+                folder = out_folder  # a folder's images come together: its first one
+                remove_temps(folder, self.in_root)  # a killed run's (the lock: none runs)
+            rel_outs = [posixpath.join(posixpath.dirname(found.rel), name)
+                        for name in names.values()]
+            task = Task(found.path, found.rel, found.size, found.mtime_ns, outs, rel_outs)
+            if not opts.force and self.manifest.is_done(
+                    found.rel, found.size, found.mtime_ns, self.key, rel_outs):
+                self.finish(None, ImageResult(found.rel, "skipped", outputs=rel_outs))
+                continue
+            if folder == out_folder and len(self.written_folders) < _MAX_CLEAN_FOLDERS:
+                self.written_folders.add(folder)  # (folder stays None for a URL OUT)
+            yield task
+
+    def finish(self, task: Task | None, result: ImageResult) -> None:
+        """Record one result: manifest row (only once every output is written), report,
+        progress, and the fail-fast / test stop conditions."""
+        if task is not None and result.status == "ok":
+            self.manifest.record(task.rel, task.size, task.mtime_ns, self.key, task.rel_outputs,
+                                 result.sizes or None)
+        self.summary.add(result)
+        self.report.write(result)
+        self.progress.update(result.status)
+        if result.status == "failed" and self.options.fail_fast:
+            self.stopped = self.summary.stopped_early = True
+        limit = self.options._stop_after
+        if limit is not None and self.summary.processed >= limit and self.stop.signum is None:
+            self.stop.signum = signal.SIGTERM
+
+    def _sweep_stale(self) -> None:
+        if self.options.stale == "keep" or self.stop.signum is not None or self.stopped:
+            return
+        from bgremove.batch.stale import find_stale
+
+        delete = self.options.stale == "delete"
+        for path in find_stale(Path(self.in_dir), Path(self.out_dir), self.suffixes, delete):
+            print(path, flush=True)
+            self.summary.stale += 1
+        self.summary.stale_deleted = delete
+
+
+__all__ = ["run", "RunOptions", "RunSummary", "ConfigError"]

@@ -1,0 +1,124 @@
+"""`bgremove run --backend local` (the default): this machine's CPU processes or its GPU.
+
+On CPU each worker process (loky, the executor joblib uses) keeps one model session for its life
+and does read -> mask -> render -> write atomically for one image per task, so decoding,
+inference and PNG encoding of different images overlap; only a small ImageResult comes back. At
+most 2 x workers tasks are in flight, so memory does not grow with the size of the folder, and
+they are handed out largest first within a window (schedule.py), so a run does not end with one
+worker busy on a big photo while the others idle. On CUDA one process batches images onto the
+GPU (gpu.py).
+
+Stopping (driver.py's driver decides): dispatching stops and in-flight images finish; on a
+second signal the driver raises KeyboardInterrupt and the workers are killed at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from collections.abc import Iterator
+
+from joblib.externals.loky import BrokenProcessPool
+
+from bgremove.batch.dispatch import Driver, remove_partial
+from bgremove.batch.options import RunOptions
+from bgremove.batch.report import ImageResult
+from bgremove.batch.schedule import largest_first
+from bgremove.batch.stopping import held_signals
+from bgremove.batch.worker import Task, WorkerConfig, process_one, worker_init
+
+
+def dispatch(driver: Driver, tasks: Iterator[Task]) -> None:
+    opts = driver.options
+    gpu = use_gpu(opts)
+    config = WorkerConfig.from_options(opts, "cuda" if gpu else "cpu")
+    if gpu:
+        from bgremove.batch.gpu import run_batched
+
+        run_batched(config, tasks, driver.finish, driver.should_stop, opts.batch_size,
+                    opts.n_workers())
+    elif opts.n_workers() == 1:
+        for task in tasks:
+            driver.finish(task, process_one(config, task))
+    else:
+        _run_pool(driver, config, tasks)
+
+
+def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> None:
+    from joblib.externals.loky import FIRST_COMPLETED, get_reusable_executor, wait
+
+    n = driver.options.n_workers()
+    tasks = largest_first(tasks)
+    executor, pending = None, {}
+    try:
+        while True:
+            while len(pending) < 2 * n and not driver.should_stop():
+                task = next(tasks, None)
+                if task is None:
+                    break
+                with held_signals():  # a worker may be spawned here: see stopping.py
+                    if executor is None:  # lazily: a run with nothing to do loads nothing
+                        executor = get_reusable_executor(max_workers=n, initializer=worker_init,
+                                                         initargs=(os.getpid(),))
+                    pending[executor.submit(process_one, config, task)] = task
+            if not pending:
+                break
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                task = pending.pop(fut)
+                driver.finish(task, _pool_result(fut, task, driver.stop_signal()))
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    executor = None  # loky replaces a broken pool on the next request
+                    remove_partial([task], config.in_root)  # a killed worker's temporary file
+    except BaseException:
+        if executor is not None:
+            executor.shutdown(wait=True, kill_workers=True)
+            remove_partial(pending.values(), config.in_root)
+        raise
+    if executor is not None:
+        # loky keeps a reusable pool's workers alive for the next job; a run is the last job
+        # of its process (cron, a script), so none may outlive it, holding memory and a model.
+        executor.shutdown(wait=True)
+
+
+def _pool_result(fut, task: Task, stop_signal: int | None) -> ImageResult:
+    exc = fut.exception()
+    if exc is None:
+        return fut.result()
+    if isinstance(exc, BrokenProcessPool):
+        if stop_signal is not None:  # killed along with the run (systemd's final SIGKILL)
+            return ImageResult(task.rel, "stopped", error=_stopped(stop_signal))
+        # A worker died (killed for memory, segfault in a decoder). Every image in flight is
+        # marked failed; none is recorded, so the next run retries them.
+        codes = re.search(r"exit codes of the workers are (\{[^}]*\})", str(exc))
+        detail = f" with exit code {codes.group(1)}" if codes else ""
+        return ImageResult(task.rel, "failed", error=f"worker process died{detail} while it "
+                           "held this image (out of memory? a crash in a decoder?)")
+    raise exc
+
+
+def _stopped(signum: int) -> str:
+    return (f"stopped by {signal.Signals(signum).name} before it finished; the next run "
+            "redoes it")
+
+
+def use_gpu(options: RunOptions) -> bool:
+    """device=auto: the GPU path when the weights' runtime can use CUDA and a GPU is present
+    (onnxruntime-gpu lists its CUDA provider even on machines without a GPU)."""
+    if options.device != "auto":
+        return options.device == "cuda"
+    if options.backend_factory is not None:
+        return False
+    if str(options.weights or "").lower().endswith((".pth", ".pt")):
+        try:
+            import torch
+        except ImportError:
+            return False  # the worker reports the missing extra
+        return bool(torch.cuda.is_available())
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    has_gpu = os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia")
+    return has_gpu and "CUDAExecutionProvider" in onnxruntime.get_available_providers()

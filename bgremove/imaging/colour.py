@@ -1,0 +1,78 @@
+"""PIL images of any mode as HWC uint8 RGB (plus the alpha they carried), and back on white.
+
+CMYK through its ICC profile when it has one, 16-bit and float grey scaled to 8 bits, palette and
+grey transparency kept as alpha; large images converted in row bands so a 48 MP photo is never
+held three times over.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageCms
+
+BAND_PIXELS = 4_000_000
+
+
+def cmyk_to_rgb(img: Image.Image, icc: bytes | None) -> Image.Image:
+    if icc:
+        try:
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            dst = ImageCms.createProfile("sRGB")
+            return ImageCms.profileToProfile(img, src, dst, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken profile should not lose the image: fall back to the naive formula
+    return img.convert("RGB")
+
+
+def to_rgb(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+    mode = img.mode
+    if mode.startswith("I") or mode == "F":
+        return wide_grey_to_rgb(img), None
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode in ("P", "L", "RGB") and "transparency" in img.info
+    )
+    if not has_alpha:
+        return to_array(img, "RGB"), None
+    rgba = to_array(img, "RGBA")
+    alpha = np.ascontiguousarray(rgba[..., 3])
+    if alpha.min() == 255:
+        return np.ascontiguousarray(rgba[..., :3]), None
+    return over_white(rgba[..., :3], alpha), alpha
+
+
+def to_array(img: Image.Image, mode: str) -> np.ndarray:
+    """np.asarray(img.convert(mode)), in row bands: converting and copying a 48 MP image whole
+    holds three full-size copies at once (PIL's, tobytes' chunks and their join)."""
+    w, h = img.size
+    out = np.empty((h, w, len(mode)), np.uint8)
+    step = max(1, BAND_PIXELS // w)
+    for y0 in range(0, h, step):
+        band = img.crop((0, y0, w, min(h, y0 + step)))
+        out[y0 : y0 + step] = np.asarray(band if band.mode == mode else band.convert(mode))
+    return out
+
+
+def wide_grey_to_rgb(img: Image.Image) -> np.ndarray:
+    arr = np.asarray(img)
+    if img.mode == "F":
+        top = 1.0 if float(np.nanmax(arr)) <= 1.0 else 255.0
+    elif img.mode.startswith("I;16"):
+        top = 65535.0
+    else:
+        top = 65535.0 if int(arr.max()) > 255 else 255.0
+    grey = np.clip(np.nan_to_num(arr.astype(np.float32)) * (255.0 / top) + 0.5, 0, 255)
+    grey = grey.astype(np.uint8)
+    return np.repeat(grey[..., None], 3, axis=2)
+
+
+def over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = alpha.astype(np.uint16)[..., None]
+    out = (rgb.astype(np.uint16) * a + 255 * (255 - a) + 127) // 255
+    return out.astype(np.uint8)
+
+
+def is_rgb_profile(icc: bytes | None) -> bool:
+    # ICC header: the data colour space signature sits at bytes 16..20.
+    return bool(icc) and len(icc) >= 20 and icc[16:20] == b"RGB "
