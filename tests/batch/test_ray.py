@@ -72,7 +72,7 @@ def _opts(tmp_path: Path, out: str, **kw) -> RunOptions:
 
 def _outputs(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")}
+            if p.is_file() and not any(x.startswith(".") for x in p.relative_to(root).parts)}
 
 
 def _report(path: Path) -> dict[str, dict]:
