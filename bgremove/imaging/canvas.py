@@ -51,9 +51,9 @@ def parse_canvas(value: str | int | tuple[int, int]) -> tuple[int, int]:
 
 def check_fit(fill: float, max_upscale: float) -> None:
     if not 0.0 < fill <= 1.0:
-        raise ConfigError(f"fill must be in (0, 1], the share of the canvas the object spans: {fill}")
+        raise ConfigError(f"--fill must be in (0, 1], the share of the canvas the object spans: {fill}")
     if not max_upscale >= 1.0:
-        raise ConfigError(f"max upscale must be at least 1 (1: never enlarge): {max_upscale}")
+        raise ConfigError(f"--max-upscale must be at least 1 (1: never enlarge): {max_upscale}")
 
 
 def fit(box_w: int, box_h: int, canvas: tuple[int, int], fill: float,

@@ -63,8 +63,8 @@ class OutputOptions:
             object.__setattr__(self, "canvas", canvas_mod.parse_canvas(self.canvas))
             canvas_mod.check_fit(self.fill, self.max_upscale)
             if margin_pixels(self.margin, 100, 100):
-                raise ConfigError("margin is for crop; with a canvas, fill sets the space around "
-                                  "the object")
+                raise ConfigError("--margin is for --crop; with --canvas, --fill sets the space "
+                                  "around the object")
         if self.composite_format not in ("jpg", "webp", "png"):
             raise ConfigError(
                 f"composite format must be jpg, webp or png: {self.composite_format!r}"
@@ -81,7 +81,8 @@ class OutputOptions:
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"threshold must be between 0 and 1: {self.threshold}")
         if not (self.cutout or self.mask or self.bg_color):
-            raise ConfigError("nothing to write: ask for a cutout, a mask or a bg colour")
+            raise ConfigError("nothing to write: ask for a cutout, a mask or a bg colour "
+                              "(--cutout, --mask, --bg-color)")
 
     def key_parts(self) -> dict:
         """Every option that changes the bytes written (the manifest's key). Canvas options
