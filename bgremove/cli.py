@@ -18,6 +18,7 @@ from bgremove.cli_options import (
     CompositeFormat,
     CutoutFormat,
     Device,
+    PlainArguments,
     ProgressMode,
     StaleMode,
     check_canvas,
@@ -63,7 +64,7 @@ def main(
     """Remove backgrounds from folders of product photos."""
 
 
-@app.command()
+@app.command(cls=PlainArguments)
 def run(
     # str, not Path: a URL (s3://bucket/photos) must keep its "//".
     in_dir: str = typer.Argument(..., metavar="IN", help="Folder or URL of images (searched "
@@ -200,7 +201,7 @@ def _run(options: Any, dry_run: bool) -> int:
     return run_folder(options).exit_code
 
 
-@app.command()
+@app.command(cls=PlainArguments)
 def export(
     checkpoint: Path = typer.Argument(..., metavar="IN.pth", help="A bgremove .pth checkpoint."),
     output: Path = typer.Argument(..., metavar="OUT.onnx", help="Where to write the .onnx file."),
@@ -244,7 +245,7 @@ def export(
         raise _fail(exc) from exc
 
 
-@app.command("eval")
+@app.command("eval", cls=PlainArguments)
 def evaluate(
     dirs: list[Path] = typer.Argument(..., metavar="DIR...", help="Folders with images/ and masks/."),
     weights: Path | None = typer.Option(None, "--weights", "-w", metavar="FILE",
@@ -277,7 +278,7 @@ def evaluate(
     typer.echo(json.dumps(results, indent=2) if as_json else format_table(results))
 
 
-@app.command()
+@app.command(cls=PlainArguments)
 def review(
     out_dir: Path = typer.Argument(..., metavar="OUT_DIR", help="An output folder of bgremove run."),
     output: Path | None = typer.Option(

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand
 
 from bgremove.errors import ConfigError
 
@@ -26,6 +27,20 @@ Device = choices("Device", "auto", "cpu", "cuda")
 ProgressMode = choices("ProgressMode", "auto", "bar", "log", "quiet")
 Backend = choices("Backend", "local", "ray")
 StaleMode = choices("StaleMode", "keep", "list", "delete")
+
+
+class PlainArguments(TyperCommand):
+    """A command whose named arguments show as their names (`IN OUT_DIR`), not `{IN}` in the
+    usage line and `IN <str>` in the list: their help says what they take."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument) and param.metavar is not None:
+                name = param.metavar + ("..." if param.nargs != 1 and "..." not in param.metavar
+                                        else "")
+                param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+                param._usage_display_name = lambda name=name: name  # type: ignore[method-assign]
 
 
 def checked(check):

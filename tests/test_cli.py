@@ -122,6 +122,8 @@ def test_help_on_every_command(command, flag):
     assert "-h, --help" in res.output and "Usage: " in res.output
     options = res.output.split("Options:", 1)[1]
     assert "<bool>" not in options and "<str>" not in options  # flags bare, values named
+    arguments = res.output.split("Options:", 1)[0]
+    assert "<" not in arguments and "{" not in arguments  # arguments by their names alone
     if not command:
         assert "--version" in res.output and "review" in res.output
 
