@@ -105,7 +105,9 @@ class _Run:
         total = count_images(Path(self.in_dir)) if opts.progress != "quiet" and local else None
         self.progress = Progress(opts.progress, total, opts.log_interval)
         try:
+            self._clean_mask_cache()  # a killed run's half-written masks
             self._dispatch(dispatch)
+            self._clean_mask_cache()  # this run's, when it was stopped with writes in flight
             s = self.summary
             s.elapsed_s = time.monotonic() - start
             # Failures (and whatever else went wrong) reach stderr even with --progress quiet.
@@ -114,6 +116,10 @@ class _Run:
         finally:
             self.progress.release()
         return s
+
+    def _clean_mask_cache(self) -> None:
+        if self.options.mask_cache and not storage.is_url(self.out_dir):
+            maskcache.remove_temps(str(self.out_dir), self.in_root)
 
     def _dispatch(self, dispatch: Dispatch) -> None:
         if self.manifest.warning:

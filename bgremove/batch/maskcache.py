@@ -65,6 +65,20 @@ def store(path: str, a8: np.ndarray, forbidden: str | None = None) -> bool:
     return True
 
 
+def remove_temps(out_dir: str, forbidden: str | None = None) -> int:
+    """Delete the temporary files a killed run left in the cache (how many went). Only while
+    no run writes into it: before a run's first task and after its last, under its lock."""
+    from bgremove.imaging.safewrite import remove_temps as remove_in
+
+    root = os.path.join(out_dir, FOLDER)
+    try:
+        with os.scandir(root) as entries:
+            folders = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    return sum(remove_in(folder, forbidden) for folder in folders)
+
+
 def remove(path: str) -> None:
     try:
         os.unlink(path)

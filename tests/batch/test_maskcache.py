@@ -155,3 +155,15 @@ def test_manifest_keeps_coverage_flags_and_failures(tmp_path):
     assert reader.meta("in_dir") == "/x" and [r.rel for r in reader.rows()] == ["a.jpg"]
     reader.close()
     assert Manifest.open_readonly(tmp_path / "nothing") is None
+
+
+def test_a_killed_runs_half_written_masks_are_removed(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    _folder(src, 2)
+    _passes(_opts(src, out))
+    folder = _masks(out)[0].parent
+    stale = folder / f".{_masks(out)[0].name}.abcd1234.tmp"  # a worker killed while writing
+    stale.write_bytes(b"half")
+    summary, passes = _passes(_opts(src, out, jpeg_quality=70))
+    assert (summary.processed, passes) == (2, 0) and not stale.exists()
+    assert not list(out.rglob("*.tmp"))
