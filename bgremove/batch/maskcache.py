@@ -10,7 +10,8 @@ instead of running the network; the outputs are byte for byte what a fresh run w
 The file name is a hash of the input's relative path, size, modification time and the model key,
 so a file can only ever be read back for the very input and model it was made from: a changed
 image, other weights or a run killed half way can leave an unused file behind, never a wrong
-one. The driver removes an image's previous file when it writes a new one; deleting the whole
+one. The driver removes an image's previous file when it writes a new one, and the temporary
+files of a killed run (`remove_temps`, before a run's first task and after its last); deleting the whole
 folder is always safe (the next run just runs the network again). `--no-mask-cache` turns it
 off. Local OUT_DIRs only (a bucket OUT has none).
 """
