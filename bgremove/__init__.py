@@ -5,7 +5,8 @@ The public API is `Remover` and `remove` (bgremove.inference.remover) and, for w
 `bgremove.batch.driver.run`. The code lives in rooms that import downwards only (README, "How the
 code is laid out"; tests/test_layout.py checks it):
 
-    cli.py -> batch/, modeltools/ -> inference/ -> imaging/, model/ (-> errors.py, numpy, OpenCV)
+    cli.py -> review/ -> batch/, modeltools/ -> inference/ -> imaging/, model/
+    (-> errors.py, numpy, OpenCV)
 """
 
 from __future__ import annotations

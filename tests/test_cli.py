@@ -110,3 +110,57 @@ def test_int8_export_without_calibration_is_a_usage_error(tmp_path):
     pth = make_tiny_checkpoint(tmp_path / "m.pth")
     res = runner.invoke(app, ["export", str(pth), str(tmp_path / "m.onnx"), "--int8"])
     assert res.exit_code == 2
+
+
+# ---- conventions: help, version, choices, errors that name the option ----------------------
+
+@pytest.mark.parametrize("command", [[], ["run"], ["eval"], ["export"], ["review"]])
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_on_every_command(command, flag):
+    res = runner.invoke(app, [*command, flag])
+    assert res.exit_code == 0, res.output
+    assert "-h, --help" in res.output and "Usage: " in res.output
+    options = res.output.split("Options:", 1)[1]
+    assert "<bool>" not in options and "<str>" not in options  # flags bare, values named
+    arguments = res.output.split("Options:", 1)[0]
+    assert "<" not in arguments and "{" not in arguments  # arguments by their names alone
+    if not command:
+        assert "--version" in res.output and "review" in res.output
+
+
+def test_version_and_choices_are_listed():
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.startswith("bgremove ")
+    text = runner.invoke(app, ["run", "-h"]).output
+    for choice in ("<png|webp>", "<jpg|webp|png>", "<auto|cpu|cuda>", "<auto|bar|log|quiet>",
+                   "<local|ray>", "<keep|list|delete>"):
+        assert choice in text
+    for option in ("--canvas", "--fill", "--max-upscale", "--include", "--exclude", "--dry-run",
+                   "--no-mask-cache"):
+        assert option in text
+
+
+@pytest.mark.parametrize("args,option", [
+    (["--format", "gif"], "--format"),
+    (["--jpeg-quality", "0"], "--jpeg-quality"),
+    (["--png-compression", "12"], "--png-compression"),
+    (["--bg-color", "blu"], "--bg-color"),
+    (["--margin", "wide"], "--margin"),
+    (["--canvas", "2000x"], "--canvas"),
+    (["--fill", "1.5"], "--fill"),
+    (["--threshold", "1"], "--threshold"),
+    (["--workers", "0"], "--workers"),
+    (["--device", "tpu"], "--device"),
+])
+def test_bad_values_are_refused_by_name(tmp_path, args, option):
+    res = runner.invoke(app, ["run", str(tmp_path), str(tmp_path / "out"), *args])
+    assert res.exit_code == 2
+    assert f"Invalid value for '{option}'" in res.output, res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_dry_run_from_the_command_line(tmp_path, weights):
+    src = _photos(tmp_path / "in")
+    res = _run(src, tmp_path / "out", "--weights", weights, "--dry-run")
+    assert res.exit_code == 0 and res.output.count("new ") == 3 and "dry run: 3 new" in res.output
+    assert not (tmp_path / "out").exists()

@@ -25,6 +25,7 @@ class DiscoveryStats:
     images: int = 0
     ignored: int = 0
     dirs: int = 0
+    excluded: int = 0  # images --include/--exclude left out (plan.py)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,22 @@ def iter_images(root: Path, stats: DiscoveryStats | None = None,
                                if not d.name.startswith(".")]))
 
 
+def single_image(path: Path, stats: DiscoveryStats | None = None,
+                 suffixes: Sequence[str] = DEFAULT_SUFFIXES) -> Found:
+    """IN given as one image file: its outputs are named after it alone (`photo.jpg` ->
+    `photo.png`, whatever lies beside it), its manifest path is its name. Its extension is not
+    checked: a file named on purpose is read for what it holds."""
+    if stats is not None:
+        stats.images += 1
+        stats.dirs += 1
+    base = assign_bases([path.name], [], suffixes)[path.name]
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return Found(str(path), path.name, base, error=f"cannot stat: {exc.strerror or exc}")
+    return Found(str(path), path.name, base, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
 def folder_plan(entries: list[os.DirEntry], suffixes: Sequence[str]
                 ) -> tuple[list[os.DirEntry], list[os.DirEntry], dict[str, str]]:
     """One folder's (images, subfolders, {image name: output base}); hidden files and other
@@ -109,6 +126,8 @@ def folder_plan(entries: list[os.DirEntry], suffixes: Sequence[str]
 
 def count_images(root: Path) -> int:
     """How many images `iter_images` will yield (one cheap listing pass; no stat calls)."""
+    if root.is_file():
+        return 1
     total = 0
     stack = [str(root)]
     while stack:

@@ -19,19 +19,18 @@ first image there, and the folders this run wrote to are cleared at its end.
 from __future__ import annotations
 
 import os
-import posixpath
 import signal
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 
-from bgremove.batch import storage
-from bgremove.batch.discover import DiscoveryStats, count_images, output_paths
+from bgremove.batch import maskcache, storage
+from bgremove.batch.discover import DiscoveryStats, Found, count_images
 from bgremove.batch.dispatch import Dispatch
 from bgremove.batch.lock import RunLock
-from bgremove.batch.manifest import Manifest, options_key
+from bgremove.batch.manifest import Manifest
 from bgremove.batch.options import RunOptions, check_paths
+from bgremove.batch.plan import UNCHANGED, Keys, in_folder, model_identity, plan, run_keys, weights_file
 from bgremove.batch.report import ImageResult, Progress, ReportWriter, RunSummary, format_summary
 from bgremove.batch.stopping import StopFlag
 from bgremove.batch.storage import Location
@@ -40,7 +39,6 @@ from bgremove.errors import ConfigError
 from bgremove.imaging.compose import OutputOptions, output_names
 from bgremove.imaging.safewrite import remove_temps
 
-_MANIFEST_VERSION = 1
 _MAX_CLEAN_FOLDERS = 100_000  # folders remembered for the end-of-run clean-up (memory bound)
 
 
@@ -50,7 +48,7 @@ def run(options: RunOptions) -> RunSummary:
     options.validate()
     dispatch = _backend(options)  # a missing extra fails here, before anything is written
     in_dir, out_dir = check_paths(options)
-    weights = _weights_file(options)  # a missing weights file too
+    weights = weights_file(options)  # a missing weights file too
     try:
         state = storage.state_dir(out_dir)  # OUT itself, or a URL OUT's local folder
         state.mkdir(parents=True, exist_ok=True)
@@ -60,8 +58,10 @@ def run(options: RunOptions) -> RunSummary:
     size_of = storage.OutputIndex(out_dir) if storage.is_url(out_dir) else None
     try:
         with Manifest(state, size_of) as manifest, StopFlag() as stop:
-            identity = _model_identity(options, manifest, weights)
-            return _Run(options, in_dir, out_dir, manifest, stop, identity).execute(dispatch)
+            keys = run_keys(options, model_identity(options, weights, manifest))
+            if (folder := in_folder(in_dir)) is not None:
+                manifest.set_meta("in_dir", folder)  # where `bgremove review` finds originals
+            return _Run(options, in_dir, out_dir, manifest, stop, keys).execute(dispatch)
     finally:
         lock.release()
 
@@ -77,37 +77,18 @@ def _backend(options: RunOptions) -> Dispatch:
     return dispatch
 
 
-def _weights_file(options: RunOptions) -> Path | None:
-    if options.backend_factory is not None:
-        return None
-    from bgremove.inference.backends import resolve_weights
-
-    return resolve_weights(options.weights)
-
-
-def _model_identity(options: RunOptions, manifest: Manifest, weights: Path | None) -> str:
-    """What identifies the model's behaviour: the weights' content hash, not their path."""
-    factory = options.backend_factory
-    if factory is not None:
-        return f"factory:{factory.__module__}.{factory.__qualname__}"
-    return "sha256:" + manifest.weights_digest(weights)
-
-
 class _Run:
     """One run's driver state; passed to the backend as its dispatch.Driver."""
 
     def __init__(self, options: RunOptions, in_dir: Location, out_dir: Location,
-                 manifest: Manifest, stop: StopFlag, model: str) -> None:
+                 manifest: Manifest, stop: StopFlag, keys: Keys) -> None:
         self.options, self.in_dir, self.out_dir = options, in_dir, out_dir
         self.manifest, self.stop = manifest, stop
         self.summary = RunSummary()
         self.stats = DiscoveryStats()
         self.output: OutputOptions = options.output
         self.suffixes = list(output_names("", options.output).values())
-        self.key = options_key({
-            "v": _MANIFEST_VERSION, "output": asdict(options.output), "tta": options.tta,
-            "preset": options.preset, "model": model,
-        })
+        self.keys = keys
         self.stopped = False
         self.announced = False
         self.written_folders: set[str] = set()  # OUT folders given work (temp clean-up)
@@ -124,7 +105,9 @@ class _Run:
         total = count_images(Path(self.in_dir)) if opts.progress != "quiet" and local else None
         self.progress = Progress(opts.progress, total, opts.log_interval)
         try:
+            self._clean_mask_cache()  # a killed run's half-written masks
             self._dispatch(dispatch)
+            self._clean_mask_cache()  # this run's, when it was stopped with writes in flight
             s = self.summary
             s.elapsed_s = time.monotonic() - start
             # Failures (and whatever else went wrong) reach stderr even with --progress quiet.
@@ -133,6 +116,10 @@ class _Run:
         finally:
             self.progress.release()
         return s
+
+    def _clean_mask_cache(self) -> None:
+        if self.options.mask_cache and not storage.is_url(self.out_dir):
+            maskcache.remove_temps(str(self.out_dir), self.in_root)
 
     def _dispatch(self, dispatch: Dispatch) -> None:
         if self.manifest.warning:
@@ -150,6 +137,7 @@ class _Run:
                 remove_temps(folder, self.in_root)
         self.summary.interrupted = self.stop.signum
         self.summary.ignored = self.stats.ignored
+        self.summary.excluded = self.stats.excluded
 
     def log(self, text: str) -> None:
         self.progress.log(text)
@@ -165,27 +153,26 @@ class _Run:
 
     def _tasks(self) -> Iterator[Task]:
         """Images still to do, streamed; unchanged ones are reported as skipped on the way."""
-        opts = self.options
         folder = None
-        for found in storage.find_images(self.in_dir, self.stats, self.suffixes):
+        for item in plan(self.options, self.in_dir, self.out_dir, self.manifest, self.keys,
+                         self.stats):
             if self.should_stop():
                 return
-            if found.error is not None:
-                self.finish(None, ImageResult(found.rel, "failed", error=found.error))
+            if isinstance(item, Found):  # an entry that could not be listed or stat'ed
+                self.finish(None, ImageResult(item.rel, "failed", error=item.error))
                 continue
-            names = output_names(found.stem, self.output)
-            outs = output_paths(self.out_dir, found, names)
-            out_folder = os.path.dirname(next(iter(outs.values())))
+            out_folder = os.path.dirname(next(iter(item.outputs.values())))
             if out_folder != folder and not storage.is_url(out_folder):
                 folder = out_folder  # a folder's images come together: its first one
                 remove_temps(folder, self.in_root)  # a killed run's (the lock: none runs)
-            rel_outs = [posixpath.join(posixpath.dirname(found.rel), name)
-                        for name in names.values()]
-            task = Task(found.path, found.rel, found.size, found.mtime_ns, outs, rel_outs)
-            if not opts.force and self.manifest.is_done(
-                    found.rel, found.size, found.mtime_ns, self.key, rel_outs):
-                self.finish(None, ImageResult(found.rel, "skipped", outputs=rel_outs))
+            decision, found = item.decision, item.found
+            if decision.state == UNCHANGED:
+                self.finish(None, ImageResult(found.rel, "skipped", outputs=item.rel_outputs))
                 continue
+            reuse = decision.reuse
+            cached = {"coverage": reuse.coverage, "flags": reuse.flags} if reuse else None
+            task = Task(found.path, found.rel, found.size, found.mtime_ns, item.outputs,
+                        item.rel_outputs, item.mask_cache, cached)
             if folder == out_folder and len(self.written_folders) < _MAX_CLEAN_FOLDERS:
                 self.written_folders.add(folder)  # (folder stays None for a URL OUT)
             yield task
@@ -194,8 +181,10 @@ class _Run:
         """Record one result: manifest row (only once every output is written), report,
         progress, and the fail-fast / test stop conditions."""
         if task is not None and result.status == "ok":
-            self.manifest.record(task.rel, task.size, task.mtime_ns, self.key, task.rel_outputs,
-                                 result.sizes or None)
+            self._record(task, result)
+        elif result.status == "failed":
+            size, mtime = (task.size, task.mtime_ns) if task is not None else (0, 0)
+            self.manifest.record_failure(result.path, size, mtime, result.error or "")
         self.summary.add(result)
         self.report.write(result)
         self.progress.update(result.status)
@@ -204,6 +193,22 @@ class _Run:
         limit = self.options._stop_after
         if limit is not None and self.summary.processed >= limit and self.stop.signum is None:
             self.stop.signum = signal.SIGTERM
+
+    def _record(self, task: Task, result: ImageResult) -> None:
+        """The manifest row; with the mask cache, the model key of the mask it now holds (and
+        the image's previous cache file goes)."""
+        cache = task.mask_cache
+        cached = cache is not None and (result.mask == "cache" or os.path.exists(cache))
+        if cached:
+            old = self.manifest.row(task.rel)
+            if old is not None and old.model_key is not None:
+                previous = maskcache.cache_path(str(self.out_dir), task.rel, old.size,
+                                                old.mtime_ns, old.model_key)
+                if previous != cache:
+                    maskcache.remove(previous)
+        self.manifest.record(task.rel, task.size, task.mtime_ns, self.keys.full, task.rel_outputs,
+                             result.sizes or None, self.keys.model if cached else None,
+                             result.coverage, result.flags)
 
     def _sweep_stale(self) -> None:
         if self.options.stale == "keep" or self.stop.signum is not None or self.stopped:

@@ -15,7 +15,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from bgremove.batch.report import ImageResult
-from bgremove.batch.worker import Task, WorkerConfig, _read, failed_result, get_remover, write_outputs
+from bgremove.batch.worker import (
+    Task,
+    WorkerConfig,
+    _read,
+    failed_result,
+    from_cache,
+    get_remover,
+    write_outputs,
+)
 from bgremove.errors import ConfigError
 from bgremove.inference.preprocess import fit_size
 
@@ -27,12 +35,16 @@ def input_shape(pre: Any, h: int, w: int) -> tuple[int, int]:
     return pre.network_shape(*fit_size(h, w, pre.input_size, pre.multiple))
 
 
-def _read_timed(config: WorkerConfig, task: Task) -> tuple[Any, float, BaseException | None]:
+def _read_timed(config: WorkerConfig, task: Task) -> tuple[Any, float, Any]:
+    """(image, start, None), or (None, start, the image's result) when it failed or was
+    rendered from its cached mask here, in a reading thread, without the GPU."""
     start = time.perf_counter()
     try:
-        return _read(config, task.path), start, None
+        image = _read(config, task.path)
+        done = from_cache(config, task, image, start)
+        return (None, start, done) if done is not None else (image, start, None)
     except Exception as exc:  # noqa: BLE001 - reported as this image's failure
-        return None, start, exc
+        return None, start, failed_result(task, exc, start)
 
 
 class _Batcher:
@@ -102,9 +114,9 @@ def run_batched(config: WorkerConfig, tasks: Iterator[Task], finish: Finish,
             if not reads:
                 break
             task, fut = reads.popleft()
-            image, start, exc = fut.result()
-            if exc is not None:
-                finish(task, failed_result(task, exc, start))
+            image, start, done = fut.result()
+            if done is not None:
+                finish(task, done)
             else:
                 batcher.add(task, image, start)
         batcher.flush()

@@ -50,6 +50,12 @@ class RunOptions:
         local Ray instance). Only with backend="ray".
     stale: outputs in OUT_DIR that no input makes any more (stale.py): "keep" them (default),
         "list" them on stdout, or "delete" them, after a run that was not stopped.
+    include / exclude: shell patterns choosing which images are taken (select.py).
+    mask_cache: keep each image's mask in OUT_DIR/.bgremove-masks so a change of rendering
+        options only re-renders (maskcache.py); local OUT_DIRs only.
+
+    `in_dir` may also be one image file: the run is that of a folder holding only it, its
+    outputs named after it alone; OUT_DIR may then be anywhere an output does not replace it.
     """
 
     in_dir: Path | str  # a str only for URLs (storage.py): s3://bucket/photos
@@ -72,6 +78,9 @@ class RunOptions:
     backend: str = "local"
     address: str | None = None
     stale: str = "keep"
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    mask_cache: bool = True
     # Test hook: behave as if interrupted once this many images were processed.
     _stop_after: int | None = field(default=None, repr=False)
 
@@ -80,6 +89,11 @@ class RunOptions:
         self.out_dir = as_location(self.out_dir)
         if self.report is not None:
             self.report = Path(self.report)
+        self.include, self.exclude = tuple(self.include or ()), tuple(self.exclude or ())
+
+    def is_single(self) -> bool:
+        """Whether IN is one image file rather than a folder."""
+        return not is_url(self.in_dir) and Path(self.in_dir).expanduser().is_file()
 
     def validate(self) -> None:
         """Raise ConfigError for values no run could use (paths are checked by `check_paths`)."""
@@ -101,9 +115,16 @@ class RunOptions:
             raise ConfigError(f"stale must be one of {', '.join(STALE_MODES)}, not {self.stale!r}")
         if self.stale != "keep" and (is_url(self.in_dir) or is_url(self.out_dir)):
             raise ConfigError("--stale works on local folders only")
+        if self.stale != "keep" and self.is_single():
+            raise ConfigError("--stale needs a folder as IN, not one image")
+        for name in ("include", "exclude"):
+            if not all(isinstance(p, str) and p for p in getattr(self, name)):
+                raise ConfigError(f"--{name} takes non-empty patterns")
 
     def n_workers(self) -> int:
-        return self.workers if self.workers is not None else cpu_cores()
+        if self.workers is not None:
+            return self.workers
+        return 1 if self.is_single() else cpu_cores()  # one image: no pool to start
 
     def n_threads(self) -> int:
         if self.threads is not None:
@@ -125,8 +146,10 @@ def check_paths(options: RunOptions) -> tuple[Location, Location]:
         return _check_urls(options)
     in_dir = options.in_dir.expanduser().resolve()
     out_dir = options.out_dir.expanduser().resolve()
+    if in_dir.is_file():
+        return _check_single(options, in_dir, out_dir)
     if not in_dir.is_dir():
-        raise ConfigError(f"input folder not found: {options.in_dir}")
+        raise ConfigError(f"input folder or image not found: {options.in_dir}")
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"output path exists and is not a folder: {options.out_dir}")
     if _is_within(out_dir, in_dir):
@@ -144,6 +167,21 @@ def check_paths(options: RunOptions) -> tuple[Location, Location]:
         if _is_within(report, in_dir):
             raise ConfigError(f"report {report} would be written inside the input folder")
     return in_dir, out_dir
+
+
+def _check_single(options: RunOptions, image: Path, out_dir: Path) -> tuple[Path, Path]:
+    """One image: OUT may be anywhere (its folder too), as long as no output replaces it."""
+    from bgremove.batch.discover import single_image
+    from bgremove.imaging.compose import output_names
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"output path exists and is not a folder: {options.out_dir}")
+    suffixes = list(output_names("", options.output).values())
+    for name in output_names(single_image(image, None, suffixes).stem, options.output).values():
+        if (out_dir / name).resolve() == image:
+            raise ConfigError(f"the output {out_dir / name} would replace the input image; "
+                              "choose another output folder")
+    return image, out_dir
 
 
 def _check_urls(options: RunOptions) -> tuple[Location, Location]:

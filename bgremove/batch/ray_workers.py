@@ -23,6 +23,7 @@ from bgremove.batch.worker import (
     WorkerConfig,
     _read,
     failed_result,
+    from_cache,
     get_remover,
     process_one,
     write_outputs,
@@ -69,12 +70,18 @@ class CpuActor:
 
 
 def decode(batch: dict[str, np.ndarray], config: WorkerConfig) -> dict[str, np.ndarray]:
-    """Read images: a pickled LoadedImage each, or the failed result's JSON."""
+    """Read images: a pickled LoadedImage each, or, in `failed`, the JSON of a result that is
+    already final: the image failed, or it was rendered here from its cached mask (no GPU)."""
     images, failed, seconds = [], [], []
     for text in batch["task"]:
         start, image, error = time.perf_counter(), b"", ""
         try:
-            image = pickle.dumps(_read(config, task_from_json(text).path), pickle.HIGHEST_PROTOCOL)
+            task = task_from_json(text)
+            loaded = _read(config, task.path)
+            if (done := from_cache(config, task, loaded, start)) is not None:
+                error = done.to_json()
+            else:
+                image = pickle.dumps(loaded, pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 - one bad image never stops the catalog
             error = failed_result(task_from_json(text), exc, start).to_json()
         images.append(image)

@@ -28,6 +28,9 @@ UNCERTAIN_SHARE = 0.02  # of the image with alpha in (0.1, 0.9) ...
 UNCERTAIN_PER_OBJECT = 0.6  # ... and that much of the object's area (alpha > 0.5)
 _QUALITY_SIDE = 256
 DAMAGED = "damaged_input"  # the decoder reported damage it worked around (io.read_image)
+# The flags that follow from the mask alone (kept with a cached mask); the others come from
+# reading (DAMAGED) and rendering (canvas.UPSCALE_CAPPED), so they are worked out every time.
+MASK_FLAGS = ("empty_mask", "full_frame", "touches_border", "uncertain_mask")
 _KEEP_FAILURES = 20
 
 
@@ -44,6 +47,7 @@ class ImageResult:
     outputs: list[str] = field(default_factory=list)  # relative to OUT_DIR
     sizes: list[int] = field(default_factory=list)  # bytes of each output, as written
     warnings: list[str] = field(default_factory=list)  # what the decoder said (damage, EXIF)
+    mask: str | None = None  # where the mask came from: "model" (the network) or "cache"
 
     @classmethod
     def from_json(cls, text: str) -> ImageResult:
@@ -123,6 +127,8 @@ class RunSummary:
     ignored: int = 0
     stale: int = 0  # outputs that belong to no input (--stale list|delete)
     stale_deleted: bool = False
+    reused: int = 0  # processed from a cached mask, without a network pass
+    excluded: int = 0  # images --include/--exclude left out
     elapsed_s: float = 0.0
     interrupted: int | None = None  # the signal number that stopped the run
     stopped_early: bool = False  # fail_fast stopped at the first failure
@@ -144,6 +150,7 @@ class RunSummary:
         if result.status == "ok":
             self.processed += 1
             self.damaged += DAMAGED in result.flags
+            self.reused += result.mask == "cache"
         elif result.status == "skipped":
             self.skipped += 1
         elif result.status == "stopped":
@@ -162,14 +169,16 @@ class RunSummary:
 
 
 def format_summary(s: RunSummary) -> str:
+    excluded = f", {s.excluded} excluded (--include/--exclude)" if s.excluded else ""
     if not s.eventful:
         return (f"bgremove: nothing to do: {s.skipped} images unchanged, {s.ignored} non-image "
-                f"files ignored, {_hms(s.elapsed_s)} elapsed")
+                f"files ignored{excluded}, {_hms(s.elapsed_s)} elapsed")
     stopped = f", {s.stopped} stopped in flight" if s.stopped else ""
+    reused = f" ({s.reused} from cached masks)" if s.reused else ""
     lines = [
-        f"bgremove: {s.processed} processed, {s.skipped} skipped (unchanged), {s.failed} failed"
-        f"{stopped}, {s.ignored} non-image files ignored; {s.images_per_second:.2f} images/s, "
-        f"{_hms(s.elapsed_s)} elapsed"
+        f"bgremove: {s.processed} processed{reused}, {s.skipped} skipped (unchanged), "
+        f"{s.failed} failed{stopped}, {s.ignored} non-image files ignored{excluded}; "
+        f"{s.images_per_second:.2f} images/s, {_hms(s.elapsed_s)} elapsed"
     ]
     if s.damaged:
         lines.append(f"  {s.damaged} processed images were damaged files (flag {DAMAGED} in "

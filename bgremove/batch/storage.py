@@ -24,7 +24,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from bgremove.batch.discover import DEFAULT_SUFFIXES, DiscoveryStats, Found, iter_images
+from bgremove.batch.discover import (
+    DEFAULT_SUFFIXES,
+    DiscoveryStats,
+    Found,
+    iter_images,
+    single_image,
+)
 from bgremove.batch.naming import assign_bases
 from bgremove.errors import ConfigError, ImageError, MissingExtraError
 from bgremove.imaging.formats import is_image_name
@@ -69,12 +75,14 @@ def check_urls(in_loc: Location, out_loc: Location) -> None:
         raise ConfigError(f"input {in_loc} and output {out_loc} must not contain each other")
 
 
-def state_dir(out_loc: Location) -> Path:
+def state_dir(out_loc: Location, create: bool = True) -> Path:
     """Where the manifest and lock of OUT live: OUT itself when local (see module docstring)."""
     if not is_url(out_loc):
         return Path(out_loc)
     base = os.environ.get("BGREMOVE_STATE_DIR") or Path.home() / ".cache" / "bgremove" / "state"
     folder = Path(base) / hashlib.sha256(str(out_loc).encode()).hexdigest()[:16]
+    if not create:
+        return folder
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "OUT.txt").write_text(f"{out_loc}\n")  # which output this state belongs to
     return folder
@@ -83,7 +91,10 @@ def state_dir(out_loc: Location) -> Path:
 def find_images(in_loc: Location, stats: DiscoveryStats,
                 suffixes: Sequence[str] = DEFAULT_SUFFIXES) -> Iterator[Found]:
     if not is_url(in_loc):
-        yield from iter_images(Path(in_loc), stats, suffixes)
+        if Path(in_loc).is_file():  # one image (options.check_paths)
+            yield single_image(Path(in_loc), stats, suffixes)
+        else:
+            yield from iter_images(Path(in_loc), stats, suffixes)
         return
     fs, root = url_fs(in_loc)
     errors: list[BaseException] = []

@@ -1,7 +1,9 @@
 """What runs inside a worker for one image: read -> mask -> render -> write atomically.
 
 Each worker process keeps one Remover (one model session) for its whole life, cached by the
-options that built it; only the small Task and ImageResult records cross process boundaries.
+options that built it, and loads it only for the first image that needs the network: an image
+whose mask the driver found in the mask cache (maskcache.py) is rendered from it. Only the small
+Task and ImageResult records cross process boundaries.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from bgremove.batch.report import DAMAGED, ImageResult, mask_quality
+from bgremove.batch import maskcache
+from bgremove.batch.report import DAMAGED, MASK_FLAGS, ImageResult, mask_quality
 from bgremove.errors import BgRemoveError, ConfigError, ImageError
-from bgremove.imaging.compose import OutputOptions, render_outputs
+from bgremove.imaging.compose import OutputOptions, final_alpha, render
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class Task:
     mtime_ns: int
     outputs: dict[str, str]  # kind -> absolute output path
     rel_outputs: list[str]  # the same, relative to OUT_DIR (what the manifest stores)
+    mask_cache: str | None = None  # where this image's mask is cached (None: no cache)
+    cached: dict | None = None  # {"coverage", "flags"} when the cached mask is to be used
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,8 @@ def process_one(config: WorkerConfig, task: Task) -> ImageResult:
     start = time.perf_counter()
     try:
         image = _read(config, task.path)
+        if cached_result := from_cache(config, task, image, start):
+            return cached_result
         alpha = get_remover(config).mask(image)  # the LoadedImage: keeps input transparency
         return write_outputs(config, task, image, alpha, start)
     except ConfigError as exc:
@@ -136,20 +143,44 @@ def failed_result(task: Task, exc: BaseException, start: float) -> ImageResult:
     return ImageResult(task.rel, "failed", error=" ".join(reason.split()), ms=_ms(start))
 
 
+def from_cache(config: WorkerConfig, task: Task, image: Any, start: float) -> ImageResult | None:
+    """The image rendered from its cached mask, or None when it has none that fits (then the
+    network runs, and rewrites the cache)."""
+    if task.cached is None or task.mask_cache is None:
+        return None
+    a8 = maskcache.load(task.mask_cache, image.rgb.shape[:2])
+    if a8 is None:
+        return None
+    flags = [f for f in task.cached["flags"] if f in MASK_FLAGS]
+    return write_rendered(config, task, image, a8, (task.cached["coverage"], flags), "cache",
+                          start)
+
+
 def write_outputs(config: WorkerConfig, task: Task, image: Any, alpha: np.ndarray,
                   start: float) -> ImageResult:
-    """Render every requested output and write each atomically; then report success."""
+    """Cache the mask (when the task has a cache file), render every requested output and write
+    each atomically; then report success. `alpha`: the network's HW float mask."""
+    quality = mask_quality(alpha)
+    a8 = final_alpha(alpha, config.output.threshold)  # what rendering uses: cached as it is
+    if task.mask_cache is not None:
+        maskcache.store(task.mask_cache, a8, config.in_root)
+    return write_rendered(config, task, image, a8, quality, "model", start)
+
+
+def write_rendered(config: WorkerConfig, task: Task, image: Any, a8: np.ndarray,
+                   quality: tuple[float, list[str]], source: str, start: float) -> ImageResult:
     from bgremove.batch.storage import write_output  # local: makedirs + io.write_atomic
 
-    coverage, flags = mask_quality(alpha)
-    data = render_outputs(image.rgb, alpha, config.output, icc_profile=image.icc_profile)
+    coverage, flags = quality[0], list(quality[1])
+    rendered = render(image.rgb, a8, config.output, icc_profile=image.icc_profile)
     for kind, path in task.outputs.items():
-        write_output(path, data[kind], config.in_root)
+        write_output(path, rendered.data[kind], config.in_root)
+    flags += rendered.flags
     if getattr(image, "damaged", False):
         flags.append(DAMAGED)
     return ImageResult(task.rel, "ok", ms=_ms(start), coverage=coverage, flags=flags,
-                       outputs=task.rel_outputs, sizes=[len(data[k]) for k in task.outputs],
-                       warnings=list(getattr(image, "warnings", [])))
+                       outputs=task.rel_outputs, sizes=[len(rendered.data[k]) for k in task.outputs],
+                       warnings=list(getattr(image, "warnings", [])), mask=source)
 
 
 def _ms(start: float) -> float:

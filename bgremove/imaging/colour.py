@@ -1,4 +1,5 @@
-"""PIL images of any mode as HWC uint8 RGB (plus the alpha they carried), and back on white.
+"""PIL images of any mode as HWC uint8 RGB (plus the alpha they carried), and back on white;
+colour options (`parse_color`).
 
 CMYK through its ICC profile when it has one, 16-bit and float grey scaled to 8 bits, palette and
 grey transparency kept as alpha; large images converted in row bands so a 48 MP photo is never
@@ -8,9 +9,12 @@ held three times over.
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageColor
+
+from bgremove.errors import ConfigError
 
 BAND_PIXELS = 4_000_000
 
@@ -76,3 +80,18 @@ def over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 def is_rgb_profile(icc: bytes | None) -> bool:
     # ICC header: the data colour space signature sits at bytes 16..20.
     return bool(icc) and len(icc) >= 20 and icc[16:20] == b"RGB "
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """'#FFFFFF', 'FFFFFF', '#fff', 'white' or '255,255,255' -> (r, g, b)."""
+    s = text.strip()
+    if re.fullmatch(r"\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}", s):
+        rgb = tuple(int(v) for v in s.split(","))
+        if all(0 <= v <= 255 for v in rgb):
+            return rgb  # type: ignore[return-value]
+    elif re.fullmatch(r"[0-9a-fA-F]{6}|[0-9a-fA-F]{3}", s):
+        s = "#" + s
+    try:
+        return ImageColor.getrgb(s)[:3]
+    except ValueError:
+        raise ConfigError(f"not a colour: {text!r} (use #RRGGBB, a name or r,g,b)") from None

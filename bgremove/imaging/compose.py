@@ -8,13 +8,14 @@ float32 buffers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
-from PIL import ImageColor
 
 from bgremove.errors import ConfigError
+from bgremove.imaging import canvas as canvas_mod
+from bgremove.imaging.colour import parse_color
 from bgremove.imaging.encode import encode_image
 from bgremove.imaging.foreground import decontaminate
 from bgremove.imaging.png import fast_path as png_fast_path
@@ -37,6 +38,9 @@ class OutputOptions:
         does not bleed into the cutout and composite (only pixels with 0 < alpha < 1 change).
     threshold: None keeps the soft alpha (minus the sigmoid's faint tails, see final_alpha); a
         value in (0, 1) makes alpha hard (alpha >= threshold).
+    canvas: (width, height), or '2000' / '1600x1200': every output is the object's box scaled to
+        span `fill` of the canvas and centred on it (canvas.py), enlarged at most `max_upscale`
+        times; transparent around a cutout, `bg_color` around a composite.
     """
 
     cutout: bool = True
@@ -50,8 +54,17 @@ class OutputOptions:
     jpeg_quality: int = 95
     decontaminate: bool = True
     threshold: float | None = None
+    canvas: tuple[int, int] | None = None
+    fill: float = canvas_mod.DEFAULT_FILL
+    max_upscale: float = canvas_mod.DEFAULT_MAX_UPSCALE
 
     def __post_init__(self) -> None:
+        if self.canvas is not None:
+            object.__setattr__(self, "canvas", canvas_mod.parse_canvas(self.canvas))
+            canvas_mod.check_fit(self.fill, self.max_upscale)
+            if margin_pixels(self.margin, 100, 100):
+                raise ConfigError("--margin is for --crop; with --canvas, --fill sets the space "
+                                  "around the object")
         if self.composite_format not in ("jpg", "webp", "png"):
             raise ConfigError(
                 f"composite format must be jpg, webp or png: {self.composite_format!r}"
@@ -68,22 +81,25 @@ class OutputOptions:
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
             raise ConfigError(f"threshold must be between 0 and 1: {self.threshold}")
         if not (self.cutout or self.mask or self.bg_color):
-            raise ConfigError("nothing to write: ask for a cutout, a mask or a bg colour")
+            raise ConfigError("nothing to write: ask for a cutout, a mask or a bg colour "
+                              "(--cutout, --mask, --bg-color)")
+
+    def key_parts(self) -> dict:
+        """Every option that changes the bytes written (the manifest's key). Canvas options
+        appear only with a canvas, so manifests written before they existed stay valid."""
+        parts = asdict(self)
+        if self.canvas is None:
+            for name in ("canvas", "fill", "max_upscale"):
+                del parts[name]
+        return parts
 
 
-def parse_color(text: str) -> tuple[int, int, int]:
-    """'#FFFFFF', 'FFFFFF', '#fff', 'white' or '255,255,255' -> (r, g, b)."""
-    s = text.strip()
-    if re.fullmatch(r"\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}", s):
-        rgb = tuple(int(v) for v in s.split(","))
-        if all(0 <= v <= 255 for v in rgb):
-            return rgb  # type: ignore[return-value]
-    elif re.fullmatch(r"[0-9a-fA-F]{6}|[0-9a-fA-F]{3}", s):
-        s = "#" + s
-    try:
-        return ImageColor.getrgb(s)[:3]
-    except ValueError:
-        raise ConfigError(f"not a colour: {text!r} (use #RRGGBB, a name or r,g,b)") from None
+@dataclass
+class Rendered:
+    """The encoded outputs by kind, and the review flags rendering raised (UPSCALE_CAPPED)."""
+
+    data: dict[str, bytes]
+    flags: list[str] = field(default_factory=list)
 
 
 def margin_pixels(margin: int | str, box_w: int, box_h: int) -> int:
@@ -121,12 +137,21 @@ def output_names(stem: str, options: OutputOptions) -> dict[str, str]:
 def render_outputs(
     rgb: np.ndarray, alpha: np.ndarray, options: OutputOptions, icc_profile: bytes | None = None
 ) -> dict[str, bytes]:
-    """Encode the outputs `options` asks for; `alpha` is HW float32 in [0, 1] at rgb's size.
+    """Encode the outputs `options` asks for; `alpha` is HW float32 in [0, 1] at rgb's size."""
+    return render(rgb, alpha, options, icc_profile).data
+
+
+def render(rgb: np.ndarray, alpha: np.ndarray, options: OutputOptions,
+           icc_profile: bytes | None = None) -> Rendered:
+    """Encode the outputs `options` asks for; `alpha` is HW float32 in [0, 1] at rgb's size, or
+    already `final_alpha(alpha, options.threshold)` (uint8): both give the same bytes.
 
     Every output uses the same 8-bit alpha, `final_alpha(alpha, options.threshold)`: the mask
     file equals the cutout's alpha channel and the composite is that cutout over the colour.
     """
     a8 = final_alpha(alpha, options.threshold)
+    if options.canvas is not None:
+        return _render_canvas(rgb, a8, options, icc_profile)
     if options.crop:
         box = crop_box(a8, options.margin)
         if box is not None:
@@ -136,7 +161,7 @@ def render_outputs(
     if options.mask:
         out["mask"] = encode_image(a8, "png", png_compression=options.png_compression)
     if not (options.cutout or options.bg_color is not None):
-        return out
+        return Rendered(out)
     # A PNG cutout that OpenCV will encode is built in its BGRA order: no full-size copy there.
     bgr = options.cutout and options.cutout_format == "png" \
         and not png_fast_path(options.png_compression)
@@ -155,7 +180,29 @@ def render_outputs(
             comp, options.composite_format, quality=options.jpeg_quality,
             png_compression=options.png_compression, icc_profile=icc_profile,
         )
-    return out
+    return Rendered(out)
+
+
+def _render_canvas(rgb: np.ndarray, a8: np.ndarray, options: OutputOptions,
+                   icc_profile: bytes | None) -> Rendered:
+    """The object's box scaled onto the canvas (canvas.py); an empty mask places the whole image."""
+    x0, y0, x1, y1 = crop_box(a8) or (0, 0, a8.shape[1], a8.shape[0])
+    rgb, a8 = rgb[y0:y1, x0:x1], a8[y0:y1, x0:x1]
+    fg = decontaminate(rgb, a8) if options.decontaminate else rgb
+    fg, a8, capped = canvas_mod.place_on_canvas(fg, a8, options.canvas, options.fill,
+                                                options.max_upscale)
+    out: dict[str, bytes] = {}
+    level = options.png_compression
+    if options.mask:
+        out["mask"] = encode_image(a8, "png", png_compression=level)
+    if options.cutout:
+        out["cutout"] = encode_image(_rgba(fg, a8), options.cutout_format, png_compression=level,
+                                     icc_profile=icc_profile, lossless=True)
+    if options.bg_color is not None:
+        out["composite"] = encode_image(
+            _composite_u8(fg, a8, parse_color(options.bg_color)), options.composite_format,
+            quality=options.jpeg_quality, png_compression=level, icc_profile=icc_profile)
+    return Rendered(out, [canvas_mod.UPSCALE_CAPPED] if capped else [])
 
 
 def final_alpha(alpha: np.ndarray, threshold: float | None = None) -> np.ndarray:

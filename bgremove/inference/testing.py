@@ -68,3 +68,17 @@ class _CrashOnRed(FakeBackend):
 def crash_on_red_backend() -> FakeBackend:
     """Kills its process on an all-red image: tests that a dead worker does not end the run."""
     return _CrashOnRed()
+
+
+NETWORK_PASSES: list[int] = []  # one entry (the batch size) per CountingBackend.predict call
+
+
+class _Counting(FakeBackend):
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        NETWORK_PASSES.append(int(batch.shape[0]))
+        return super().predict(batch)
+
+
+def counting_backend() -> FakeBackend:
+    """Counts every network pass in NETWORK_PASSES (in this process: run with workers=1)."""
+    return _Counting()

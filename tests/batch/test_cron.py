@@ -86,7 +86,8 @@ def test_stale_outputs_are_listed_then_deleted_and_nothing_else(tmp_path, capsys
     deleted = run(_opts(tmp_path, output=OutputOptions(cutout_format="webp"), stale="delete"))
     assert deleted.stale == 6 and deleted.skipped == 2
     left = sorted(p.relative_to(tmp_path / "out").as_posix()
-                  for p in (tmp_path / "out").rglob("*") if not p.name.startswith("."))
+                  for p in (tmp_path / "out").rglob("*")
+                  if not any(part.startswith(".") for part in p.relative_to(tmp_path / "out").parts))
     assert left == ["a.webp", "keep", "keep/c.webp", "keep/report.jsonl", "notes.txt"]
     assert run(_opts(tmp_path, output=OutputOptions(cutout_format="webp"))).stale == 0
 

@@ -72,7 +72,7 @@ def _opts(tmp_path: Path, out: str, **kw) -> RunOptions:
 
 def _outputs(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")}
+            if p.is_file() and not any(x.startswith(".") for x in p.relative_to(root).parts)}
 
 
 def _report(path: Path) -> dict[str, dict]:
@@ -125,6 +125,22 @@ def test_ray_bad_files_reported_like_local(tmp_path, ray_local, device):
     assert "pixels" in lines["bad/huge.png"]["error"]
     assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "local")
     assert not (tmp_path / "ray/bad").exists() or not list((tmp_path / "ray/bad").iterdir())
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_ray_rerenders_from_the_mask_cache(tmp_path, ray_local, device):
+    # Only --jpeg-quality changes: every image comes from its cached mask ("mask": "cache" is
+    # only ever set by worker.from_cache), with the bytes a fresh run writes.
+    _folder(tmp_path / "in", 4)
+    kw = dict(backend="ray", device=device, batch_size=2)
+    first = run(_opts(tmp_path, "ray", output=OutputOptions(bg_color="white"), **kw))
+    assert (first.processed, first.reused) == (4, 0)
+    output = OutputOptions(bg_color="white", jpeg_quality=70)
+    again = run(_opts(tmp_path, "ray", output=output, report=tmp_path / "r.jsonl", **kw))
+    assert (again.processed, again.reused, again.failed) == (4, 4, 0)
+    assert {d["mask"] for d in _report(tmp_path / "r.jsonl").values()} == {"cache"}
+    run(_opts(tmp_path, "fresh", output=output, workers=1))
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "fresh")
 
 
 def test_ray_with_file_urls_through_fsspec(tmp_path, ray_local, monkeypatch):

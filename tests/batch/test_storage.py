@@ -60,7 +60,7 @@ def test_memory_urls_give_the_local_outputs_and_resume(mem, tmp_path):
     assert (local.processed, local.failed, local.ignored) == (3, 1, 1)
     names = sorted(p.relative_to(tmp_path / "out").as_posix()
                    for p in (tmp_path / "out").rglob("*") if p.is_file()
-                   and not p.name.startswith("."))
+                   and not any(part.startswith(".") for part in p.relative_to(tmp_path / "out").parts))
     assert names == ["a.mask.png", "a.png", "sub/b.jpg.mask.png", "sub/b.jpg.png",
                      "sub/b.png.mask.png", "sub/b.png.png"]  # b.jpg and b.png: stems collide
     for name in names:

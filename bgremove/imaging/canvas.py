@@ -1,0 +1,117 @@
+"""Marketplace canvases: the object's box scaled and centred on a canvas of a fixed size.
+
+Marketplaces publish product images under fixed rules, typically a square on pure white with the
+product centred and filling about 85% of the frame. `place_on_canvas` takes the object already
+cropped to its box (compose.crop_box) and scales it uniformly so the box spans `fill` of the
+canvas along its limiting side: on a square canvas of side S the box's longer side becomes
+round(fill * S) pixels. Enlargement is limited to `max_upscale` (enlarging a small photo beyond
+that only makes it blurry); an object that would need more is enlarged that much only, fills
+less than `fill`, and the caller flags it (UPSCALE_CAPPED).
+
+Resampling is done on premultiplied colour (colour x alpha), in 16 bits, so the transparent
+pixels around an object never bleed their colour into its edge: downscaling averages areas
+(INTER_AREA), enlarging is bicubic. Memory: 8 bytes per pixel of the box for the resampling
+input, plus the canvas itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+
+from bgremove.errors import ConfigError
+
+DEFAULT_FILL = 0.85
+DEFAULT_MAX_UPSCALE = 2.0
+MAX_SIDE = 16384
+MAX_PIXELS = 64_000_000  # the default input limit: a canvas is never bigger than an input may be
+UPSCALE_CAPPED = "upscale_capped"  # review flag: the object fills less than asked
+_STRIP = 1_000_000  # canvas pixels per strip when un-premultiplying
+
+
+def parse_canvas(value: str | int | tuple[int, int]) -> tuple[int, int]:
+    """'2000' or 2000 -> (2000, 2000); '1600x1200' -> (1600, 1200) as (width, height)."""
+    if isinstance(value, tuple | list):
+        size = tuple(int(v) for v in value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        size = (value, value)
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", str(value))
+        if m is None:
+            raise ConfigError(f"canvas must be a side (2000) or WIDTHxHEIGHT (1600x1200): {value!r}")
+        w = int(m.group(1))
+        size = (w, int(m.group(2)) if m.group(2) else w)
+    if len(size) != 2 or min(size) < 1 or max(size) > MAX_SIDE or size[0] * size[1] > MAX_PIXELS:
+        raise ConfigError(f"canvas must be 1..{MAX_SIDE} pixels a side and at most "
+                          f"{MAX_PIXELS:,} pixels: {value!r}")
+    return size  # type: ignore[return-value]
+
+
+def check_fit(fill: float, max_upscale: float) -> None:
+    if not 0.0 < fill <= 1.0:
+        raise ConfigError(f"--fill must be in (0, 1], the share of the canvas the object spans: {fill}")
+    if not max_upscale >= 1.0:
+        raise ConfigError(f"--max-upscale must be at least 1 (1: never enlarge): {max_upscale}")
+
+
+def fit(box_w: int, box_h: int, canvas: tuple[int, int], fill: float,
+        max_upscale: float) -> tuple[int, int, bool]:
+    """(width, height) of the scaled box on `canvas`, and whether the enlargement was capped."""
+    cw, ch = canvas
+    sx, sy = fill * cw / box_w, fill * ch / box_h
+    capped = min(sx, sy) > max_upscale
+    if capped:
+        w, h = box_w * max_upscale, box_h * max_upscale
+    elif sx <= sy:  # the width limits: the box spans exactly round(fill * width)
+        w, h = fill * cw, box_h * sx
+    else:
+        w, h = box_w * sy, fill * ch
+    return min(cw, max(1, round(w))), min(ch, max(1, round(h))), capped
+
+
+def place_on_canvas(fg: np.ndarray, a8: np.ndarray, canvas: tuple[int, int], fill: float,
+                    max_upscale: float) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(colour HWC uint8, alpha HW uint8) of the canvas, and whether the enlargement was capped.
+
+    `fg` is the object's colour (decontaminated), `a8` its alpha, both cropped to its box. Outside
+    the scaled box the canvas is transparent (alpha 0, colour 0)."""
+    h, w = a8.shape
+    nw, nh, capped = fit(w, h, canvas, fill, max_upscale)
+    if (nw, nh) != (w, h):
+        fg, a8 = _resize_premultiplied(fg, a8, nw, nh)
+    cw, ch = canvas
+    out_fg = np.zeros((ch, cw, 3), np.uint8)
+    out_a = np.zeros((ch, cw), np.uint8)
+    x0, y0 = (cw - nw) // 2, (ch - nh) // 2
+    out_fg[y0:y0 + nh, x0:x0 + nw] = fg
+    out_a[y0:y0 + nh, x0:x0 + nw] = a8
+    return out_fg, out_a, capped
+
+
+def _resize_premultiplied(fg: np.ndarray, a8: np.ndarray, nw: int, nh: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    # colour x alpha fits uint16 exactly (255 * 255 = 65025); alpha x 257 spans 0..65535.
+    h, w = a8.shape
+    stack = np.empty((h, w, 4), np.uint16)
+    stack[..., :3] = fg
+    stack[..., :3] *= a8[..., None]
+    stack[..., 3] = a8
+    stack[..., 3] *= 257
+    enlarge = nw > w or nh > h
+    scaled = cv2.resize(stack, (nw, nh), interpolation=cv2.INTER_CUBIC if enlarge else cv2.INTER_AREA)
+    del stack
+    out_fg = np.zeros((nh, nw, 3), np.uint8)
+    out_a = np.empty((nh, nw), np.uint8)
+    step = max(1, _STRIP // nw)
+    for y0 in range(0, nh, step):
+        part = scaled[y0:y0 + step].astype(np.float32)
+        alpha = part[..., 3] * (1.0 / 257.0)  # 0..255
+        a = np.clip(alpha + 0.5, 0, 255).astype(np.uint8)
+        colour = part[..., :3] / np.maximum(alpha, 1e-3)[..., None]
+        colour = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
+        colour[a == 0] = 0  # no colour where nothing shows (as in a cutout)
+        out_fg[y0:y0 + step] = colour
+        out_a[y0:y0 + step] = a
+    return out_fg, out_a
