@@ -104,6 +104,8 @@ def run(
     preset: str | None = typer.Option(None, metavar="NAME",
                                       help="Preprocessing preset for foreign ONNX files."),
     tta: bool = typer.Option(False, "--tta", help="Flip and multi-scale test-time augmentation."),
+    clean: bool = typer.Option(False, "--clean", help="Mask clean-up: fill unsure holes inside "
+                               "the object, drop faint regions apart from it."),
     device: Device = typer.Option("auto", help="Where the model runs."),
     workers: int | None = typer.Option(None, min=1, metavar="N",
                                        help="Worker processes (default: CPU cores)."),
@@ -161,8 +163,8 @@ def run(
         )
         options = RunOptions(
             in_dir, out_dir, output=output, weights=str(weights) if weights else None,
-            preset=preset, tta=tta, device=device.value, workers=workers, threads=threads,
-            batch_size=batch_size, max_pixels=max_pixels, force=force, fail_fast=fail_fast,
+            preset=preset, tta=tta, clean=clean, device=device.value, workers=workers,
+            threads=threads, batch_size=batch_size, max_pixels=max_pixels, force=force, fail_fast=fail_fast,
             report=report, progress=progress.value, log_interval=log_interval,
             backend=backend.value, address=address, stale=stale.value, include=include or (),
             exclude=exclude or (), mask_cache=mask_cache,

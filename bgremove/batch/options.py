@@ -64,6 +64,7 @@ class RunOptions:
     weights: str | None = None
     preset: str | None = None
     tta: bool = False
+    clean: bool = False  # mask clean-up (bgremove.inference.cleanup)
     device: str = "auto"
     workers: int | None = None
     threads: int | None = None

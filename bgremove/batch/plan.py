@@ -12,7 +12,7 @@ lists exactly what the run would then do:
 - failed before: this version of the file failed in an earlier run (the reason is kept). Retried.
 - new: never processed.
 
-The manifest key splits in two: the model key (weights' content hash, --tta, --preset,
+The manifest key splits in two: the model key (weights' content hash, --tta, --clean, --preset,
 --threshold: what the mask depends on) and the full key (the model key's parts plus every
 rendering option: formats, quality, colour, crop, margin, canvas, decontamination).
 """
@@ -65,10 +65,12 @@ def run_keys(options: RunOptions, model: str) -> Keys:
     """`model`: the weights' identity (their content hash). The full key's formula is the one of
     earlier versions, so their manifests stay valid."""
     output = options.output
+    # --clean joins the keys only when on, so manifests written before it existed stay valid
+    clean = {"clean": True} if options.clean else {}
     full = options_key({"v": _MANIFEST_VERSION, "output": output.key_parts(), "tta": options.tta,
-                        "preset": options.preset, "model": model})
+                        "preset": options.preset, "model": model, **clean})
     mask = options_key({"v": _MANIFEST_VERSION, "model": model, "tta": options.tta,
-                        "preset": options.preset, "threshold": output.threshold})
+                        "preset": options.preset, "threshold": output.threshold, **clean})
     return Keys(full, mask)
 
 
@@ -114,7 +116,7 @@ def decide(manifest: Manifest | None, found: Found, keys: Keys, rel_outputs: lis
     elif row.model_key is None:
         why = "options changed"
     elif row.model_key != keys.model:
-        why = "model options changed (weights, --tta, --preset or --threshold)"
+        why = "model options changed (weights, --tta, --clean, --preset or --threshold)"
     else:
         why = "rendering options changed"
     return Decision(CHANGED, why + ("; mask from the cache, no network pass" if reuse else ""),

@@ -47,6 +47,7 @@ class WorkerConfig:
     backend_factory: Callable[[], Any] | None = None
     batch_size: int | None = None  # model batch on the GPU; None: the Remover's default
     in_root: str | None = None  # the resolved local IN_DIR: outputs never go there (safewrite)
+    clean: bool = False  # mask clean-up (bgremove.inference.cleanup)
 
     @classmethod
     def from_options(cls, options: Any, device: str = "cpu") -> WorkerConfig:
@@ -55,11 +56,12 @@ class WorkerConfig:
         in_root = None if is_url(options.in_dir) else str(options.in_dir.expanduser().resolve())
         return cls(options.output, options.weights, options.preset, options.tta, device,
                    options.n_threads(), options.max_pixels, options.backend_factory,
-                   options.batch_size if device == "cuda" else None, in_root)
+                   options.batch_size if device == "cuda" else None, in_root,
+                   getattr(options, "clean", False))
 
     def model_key(self) -> tuple:
         return (self.weights, self.preset, self.tta, self.device, self.threads,
-                self.backend_factory, self.batch_size)
+                self.backend_factory, self.batch_size, self.clean)
 
 
 _REMOVERS: dict[tuple, Any] = {}
@@ -85,6 +87,10 @@ def _make_remover(config: WorkerConfig) -> Any:
     if config.threads:
         cv2.setNumThreads(config.threads)  # N workers x all-core OpenCV would oversubscribe
     kw = {"batch_size": config.batch_size} if config.batch_size else {}
+    if config.clean:
+        from bgremove.inference.cleanup import Cleanup
+
+        kw["cleanup"] = Cleanup()
     if config.backend_factory is not None:
         return Remover(backend=config.backend_factory(), tta=config.tta, **kw)
     return Remover(config.weights, device=config.device, threads=config.threads,
