@@ -1,13 +1,17 @@
 """Micro-batching: concurrent requests' images go to the model together.
 
-Each request puts its decoded image in the batcher and awaits its mask. One loop takes the
-waiting images, up to `max_batch`, giving the first one at most `wait_s` to find company, and
-runs them as one call of `masks` in the model's own thread; meanwhile new requests queue up for
-the next batch. So under load batches fill by themselves, and a lone request waits only
-`wait_s`. The queue itself is not bounded here: Admission bounds the requests that can be in it.
+Requests put their decoded image in the batcher and await its mask. The batcher's own thread (the
+process's one model thread) takes the waiting images of one kind (plain or test-time augmented),
+up to `max_batch`, giving the first one at most `wait_s` to find company, runs them as one
+`masks` call, hands each mask back to its request's event loop and takes the next batch at once.
+While a batch runs, new requests queue up for the next one, so under load batches fill by
+themselves and a lone request waits only `wait_s`. The model thread never waits for the event loop
+between batches: with decoding and encoding threads holding the GIL in turns, a hand-over through
+the loop for every batch left the model idle (measured: bench/bench_serve.py, README).
 
-Batching does not change a mask: the network's answers do not depend on the batch (checked
-bit-exact for the bundled weights on onnxruntime's CPU provider), and everything else is per image.
+The queue is not bounded here: Admission bounds the requests that can be in it. Batching does
+not change a mask: the network's answers do not depend on the batch (checked bit-exact for the
+bundled weights on onnxruntime's CPU provider), and everything else is per image.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+import queue
+import threading
+import time
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,93 +31,110 @@ import numpy as np
 log = logging.getLogger("bgremove.server")
 
 MasksFn = Callable[[Sequence[Any]], list[np.ndarray]]
+_STOP = object()
 
 
 @dataclass
 class _Item:
     image: Any
+    kind: Hashable
     future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
 
 
 class MicroBatcher:
-    def __init__(self, masks: MasksFn, executor: Executor, max_batch: int, wait_s: float) -> None:
+    def __init__(self, masks: dict[Hashable, MasksFn], max_batch: int, wait_s: float) -> None:
         self._masks = masks
-        self._executor = executor
         self.max_batch = max_batch
         self.wait_s = wait_s
-        self._items: collections.deque[_Item] = collections.deque()
-        self._arrived = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending: collections.deque[_Item] = collections.deque()  # taken, other kind
+        self._thread = threading.Thread(target=self._work, name="bgremove-model", daemon=True)
         self.batches: collections.Counter[int] = collections.Counter()  # batch size -> count
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop())
+        self._thread.start()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        for item in self._items:
-            if not item.future.done():
-                item.future.set_exception(RuntimeError("the server is shutting down"))
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the batch in progress, then fail whatever still waits."""
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
 
-    async def mask(self, image: Any) -> tuple[np.ndarray, int]:
+    async def mask(self, image: Any, kind: Hashable = False) -> tuple[np.ndarray, int]:
         """The image's mask, and the size of the batch it was computed in."""
-        future = asyncio.get_running_loop().create_future()
-        self._items.append(_Item(image, future))
-        self._arrived.set()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(_Item(image, kind, future, loop))
         return await future
 
-    async def _loop(self) -> None:
+    def _work(self) -> None:
         while True:
-            batch = await self._collect()
-            if batch:
-                await self._run(batch)
-
-    async def _collect(self) -> list[_Item]:
-        while not self._items:
-            self._arrived.clear()
-            await self._arrived.wait()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.wait_s
-        while len(self._live()) < self.max_batch and (left := deadline - loop.time()) > 0:
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), left)
-            except asyncio.TimeoutError:
+            batch = self._collect()
+            if batch is None:
                 break
-        batch: list[_Item] = []
-        while self._items and len(batch) < self.max_batch:
-            item = self._items.popleft()
-            if not item.future.done():  # a request that timed out or went away: skip its image
+            if batch:
+                self._run(batch)
+        left = list(self._pending)
+        while True:
+            try:
+                left.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        for item in left:
+            if item is not _STOP:
+                _post(item, exc=RuntimeError("the server is shutting down"))
+
+    def _collect(self) -> list[_Item] | None:
+        """The next batch: [] when all it found had gone away; None once stopped."""
+        first = self._pending.popleft() if self._pending else self._queue.get()
+        if first is _STOP:
+            return None
+        batch = [first]
+        deadline = time.monotonic() + self.wait_s
+        for item in list(self._pending):  # kept from an earlier batch of the other kind
+            if len(batch) < self.max_batch and item.kind == first.kind:
+                self._pending.remove(item)
                 batch.append(item)
-        return batch
+        while len(batch) < self.max_batch:
+            left = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                self._queue.put(_STOP)  # stop after this batch
+                break
+            (batch if item.kind == first.kind else self._pending).append(item)
+            batch = [i for i in batch if not i.future.done()]  # requests that went away
+        return [i for i in batch if not i.future.done()]
 
-    def _live(self) -> list[_Item]:
-        return [i for i in self._items if not i.future.done()]
-
-    async def _run(self, batch: list[_Item]) -> None:
-        loop = asyncio.get_running_loop()
+    def _run(self, batch: list[_Item]) -> None:
         self.batches[len(batch)] += 1
         try:
-            alphas = await loop.run_in_executor(self._executor, self._masks,
-                                                [i.image for i in batch])
-        except Exception as exc:  # noqa: BLE001 - answered per image below
+            alphas = self._masks[batch[0].kind]([i.image for i in batch])
+        except Exception as exc:  # noqa: BLE001 - answered per image
             if len(batch) > 1:  # one bad image must not fail its neighbours: each alone
                 for item in batch:
-                    await self._run([item])
+                    self._run([item])
                 return
             log.warning("mask failed: %s: %s", type(exc).__name__, exc)
-            _settle(batch[0].future, exc=exc)
+            _post(batch[0], exc=exc)
             return
         for item, alpha in zip(batch, alphas, strict=True):
-            _settle(item.future, (alpha, len(batch)))
+            _post(item, (alpha, len(batch)))
 
 
-def _settle(future: asyncio.Future, value: Any = None, exc: BaseException | None = None) -> None:
-    if future.done():
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(value)
+def _post(item: _Item, value: Any = None, exc: BaseException | None = None) -> None:
+    """Settle the item's future in its own event loop (futures are not thread-safe)."""
+    def settle() -> None:
+        if item.future.done():
+            return
+        if exc is not None:
+            item.future.set_exception(exc)
+        else:
+            item.future.set_result(value)
+
+    try:
+        item.loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # that loop is closed: nobody waits any more
+        pass

@@ -1,6 +1,6 @@
 """One model per server process: loaded in the background at start-up, then shared by every
-request through two micro-batchers (plain and test-time augmented) that take turns on one
-inference thread.
+request through one micro-batcher, whose thread runs the model (plain and test-time augmented
+batches in turn).
 
 Until the model is loaded /ready answers 503 and /remove 503 not_ready; /health answers at once
 (with --workers N > 1 a worker accepts connections only once its model is loaded: app.py).
@@ -38,8 +38,8 @@ class ModelHost:
         self.options = options
         self.admission = Admission(options.queue)
         self.io = ThreadPoolExecutor(options.n_io_threads(), thread_name_prefix="bgremove-io")
-        self.inference = ThreadPoolExecutor(1, thread_name_prefix="bgremove-model")
-        self.batchers: dict[bool, MicroBatcher] = {}
+        self.loader = ThreadPoolExecutor(1, thread_name_prefix="bgremove-load")
+        self.batcher: MicroBatcher | None = None
         self.model_name: str | None = None
         self.load_seconds: float | None = None
         self._backend_factory = backend_factory
@@ -48,12 +48,12 @@ class ModelHost:
 
     @property
     def ready(self) -> bool:
-        return bool(self.batchers)
+        return self.batcher is not None
 
     def start(self) -> asyncio.Future:
         """Begin loading (called in the event loop at start-up); await the answer to wait for it."""
         loop = asyncio.get_running_loop()
-        job = self.inference.submit(self._load)
+        job = self.loader.submit(self._load)
         done = loop.create_future()
         job.add_done_callback(lambda j: call_soon(loop, lambda: self._loaded(j, done)))
         return done
@@ -84,18 +84,17 @@ class ModelHost:
         except Exception as exc:  # noqa: BLE001 - anything here means no model, ever
             self._on_fatal(exc)
             return
-        wait = self.options.batch_wait_ms / 1000.0
-        for tta, remover in removers.items():
-            batcher = MicroBatcher(remover.masks, self.inference, self.options.max_batch, wait)
-            batcher.start()
-            self.batchers[tta] = batcher
+        batcher = MicroBatcher({tta: r.masks for tta, r in removers.items()},
+                               self.options.max_batch, self.options.batch_wait_ms / 1000.0)
+        batcher.start()
+        self.batcher = batcher
         log.info("model %s loaded in %.1f s; ready", self.model_name, self.load_seconds)
         if not done.done():
             done.set_result(None)
 
     async def stop(self) -> None:
         self._stopping = True
-        for batcher in self.batchers.values():
-            await batcher.stop()
+        if self.batcher is not None:
+            await asyncio.to_thread(self.batcher.stop)
         self.io.shutdown(wait=False, cancel_futures=True)
-        self.inference.shutdown(wait=False, cancel_futures=True)
+        self.loader.shutdown(wait=False, cancel_futures=True)

@@ -31,9 +31,8 @@ class Model:
         return [np.full((1, 1), i, np.float32) for i in images]
 
 
-def _batcher(model, max_batch=4, wait=0.05):
-    executor = ThreadPoolExecutor(1)
-    b = MicroBatcher(model, executor, max_batch, wait)
+def _batcher(model, max_batch=4, wait=0.05, tta_model=None):
+    b = MicroBatcher({False: model, True: tta_model or model}, max_batch, wait)
     b.start()
     return b
 
@@ -43,7 +42,7 @@ def test_concurrent_requests_share_batches_and_get_their_own_masks():
         model = Model(delay=0.05)
         b = _batcher(model, max_batch=4)
         results = await asyncio.gather(*(b.mask(i) for i in range(10)))
-        await b.stop()
+        b.stop()
         return model, results
 
     model, results = asyncio.run(main())
@@ -60,7 +59,7 @@ def test_a_lone_request_waits_only_the_batch_wait():
         start = time.perf_counter()
         _, n = await b.mask(1)
         took = time.perf_counter() - start
-        await b.stop()
+        b.stop()
         return took, n
 
     took, n = asyncio.run(main())
@@ -72,7 +71,7 @@ def test_a_failing_image_fails_alone():
         model = Model(bad=2)
         b = _batcher(model, max_batch=4)
         results = await asyncio.gather(*(b.mask(i) for i in range(4)), return_exceptions=True)
-        await b.stop()
+        b.stop()
         return model, results
 
     model, results = asyncio.run(main())
@@ -89,7 +88,7 @@ def test_requests_that_went_away_are_skipped():
         await asyncio.sleep(0.01)
         gone.cancel()
         _, n = await b.mask(1)
-        await b.stop()
+        b.stop()
         return model, n
 
     model, n = asyncio.run(main())
@@ -118,13 +117,45 @@ def test_admission_refuses_past_its_limit_and_waits_for_thread_work():
     assert asyncio.run(main()) == (1, 0)
 
 
+def test_kinds_are_never_mixed_in_a_batch():
+    async def main():
+        plain, tta = Model(delay=0.02), Model(delay=0.02)
+        b = _batcher(plain, max_batch=4, wait=0.05, tta_model=tta)
+        results = await asyncio.gather(*(b.mask(i, kind=i % 2 == 1) for i in range(12)))
+        b.stop()
+        return plain, tta, results
+
+    plain, tta, results = asyncio.run(main())
+    assert [float(a[0, 0]) for a, _ in results] == list(range(12))
+    assert all(i % 2 == 0 for batch in plain.batches for i in batch)
+    assert all(i % 2 == 1 for batch in tta.batches for i in batch)
+    assert max(len(b) for b in plain.batches + tta.batches) > 1
+
+
+def test_stop_fails_what_still_waits():
+    async def main():
+        b = _batcher(Model(delay=0.2), max_batch=1, wait=0.0)
+        first = asyncio.ensure_future(b.mask(1))
+        await asyncio.sleep(0.05)  # 1 is running: stop lets it finish
+        second = asyncio.ensure_future(b.mask(2, kind=True))
+        third = asyncio.ensure_future(b.mask(3))
+        await asyncio.sleep(0.01)
+        await asyncio.to_thread(b.stop)
+        return await asyncio.gather(first, second, third, return_exceptions=True)
+
+    first, *rest = asyncio.run(main())
+    assert float(first[0][0, 0]) == 1
+    # What was queued behind it is either done or failed, never left hanging.
+    assert all(isinstance(r, (tuple, RuntimeError)) for r in rest)
+
+
 @pytest.mark.parametrize("wait", [0.0, 0.01])
 def test_no_wait_still_batches_what_queued_meanwhile(wait):
     async def main():
         model = Model(delay=0.05)
         b = _batcher(model, max_batch=8, wait=wait)
         await asyncio.gather(*(b.mask(i) for i in range(6)))
-        await b.stop()
+        b.stop()
         return model
 
     model = asyncio.run(main())
