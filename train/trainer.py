@@ -86,8 +86,12 @@ class Trainer:
     def _build_data(self, resume: bool) -> None:
         cfg = self.cfg
         selection_file = self.out / "selection.json"
-        fixed = json.loads(selection_file.read_text()) if resume and selection_file.is_file() \
-            else {}
+        if resume and selection_file.is_file():
+            fixed = json.loads(selection_file.read_text())
+        elif cfg.get("selection_from"):
+            fixed = json.loads(Path(cfg["selection_from"]).read_text())
+        else:
+            fixed = {}
         self.sources, held = build_sources(cfg, fixed)
         if fixed:
             selection_file.write_text(json.dumps(fixed, indent=1))
