@@ -7,7 +7,7 @@ up to `max_batch`, giving the first one at most `wait_s` to find company, runs t
 While a batch runs, new requests queue up for the next one, so under load batches fill by
 themselves and a lone request waits only `wait_s`. The model thread never waits for the event loop
 between batches: with decoding and encoding threads holding the GIL in turns, a hand-over through
-the loop for every batch left the model idle (measured: bench/bench_serve.py, README).
+the loop for every batch would leave the model idle until the loop got round to it.
 
 The queue is not bounded here: Admission bounds the requests that can be in it. Batching does
 not change a mask: the network's answers do not depend on the batch (checked bit-exact for the
