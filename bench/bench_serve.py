@@ -222,7 +222,8 @@ def throughput(args) -> None:
                 _print(f"run {r + 1} {name}", clients, res)
             server.stop()
     if args.repeat > 1:
-        print("medians over runs (the run with the median images/s for the percentiles):")
+        print("medians over runs (the run with the median images/s for the percentiles; of an "
+              "even number of runs, the faster of the middle two):")
         for (name, clients), runs in results.items():
             runs = sorted(runs, key=lambda x: x.rate)
             _print(name, clients, runs[len(runs) // 2])
