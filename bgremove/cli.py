@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from bgremove.cli_options import (
+    EXIT_FAILED,
     Backend,
     CompositeFormat,
     CutoutFormat,
@@ -26,8 +27,10 @@ from bgremove.cli_options import (
     check_margin,
     check_unit,
     checked,
+    fail,
     margin_value,
 )
+from bgremove.cli_serve import serve
 from bgremove.errors import BgRemoveError, ConfigError
 
 app = typer.Typer(
@@ -39,13 +42,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-EXIT_FAILED = 1
-EXIT_CONFIG = 2
-
-
-def _fail(exc: BgRemoveError) -> typer.Exit:
-    typer.secho(f"bgremove: error: {exc}", err=True, fg=typer.colors.RED)
-    return typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED)
+_fail = fail
 
 
 def _version(value: bool) -> None:
@@ -201,6 +198,9 @@ def _run(options: Any, dry_run: bool) -> int:
     from bgremove.batch.driver import run as run_folder
 
     return run_folder(options).exit_code
+
+
+app.command(cls=PlainArguments)(serve)
 
 
 @app.command(cls=PlainArguments)

@@ -27,6 +27,16 @@ Device = choices("Device", "auto", "cpu", "cuda")
 ProgressMode = choices("ProgressMode", "auto", "bar", "log", "quiet")
 Backend = choices("Backend", "local", "ray")
 StaleMode = choices("StaleMode", "keep", "list", "delete")
+LogLevel = choices("LogLevel", "critical", "error", "warning", "info", "debug")
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+
+def fail(exc: Exception) -> typer.Exit:
+    """Our error type as a message on stderr and an exit code (2 for configuration errors)."""
+    typer.secho(f"bgremove: error: {exc}", err=True, fg=typer.colors.RED)
+    return typer.Exit(EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILED)
 
 
 class PlainArguments(TyperCommand):

@@ -34,3 +34,7 @@ class ImageError(BgRemoveError):
         self.path = str(path) if path is not None else "<array>"
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class ImageTooLargeError(ImageError):
+    """An image over the pixel limit (max_pixels, the decompression-bomb guard): refused unread."""

@@ -1,7 +1,7 @@
 """The package's rooms import downwards only (README, "How the code is laid out").
 
-    cli.py, __init__.py, __main__.py -> review/ -> batch/, modeltools/ -> inference/ -> imaging/,
-    model/, and every room may import errors.py.
+    cli.py, cli_*.py, __init__.py, __main__.py -> review/ -> batch/, modeltools/, server/ ->
+    inference/ -> imaging/, model/, and every room may import errors.py.
 
 An AST walk over every module, lazy imports inside functions included, so a later change cannot,
 say, make the inference core import the batch engine without this test saying where.
@@ -17,9 +17,10 @@ TRAIN = PACKAGE.parent / "train"
 
 # room -> the rooms it may import (besides itself and errors)
 ALLOWED = {
-    "top": {"batch", "modeltools", "inference", "imaging", "model", "review"},
+    "top": {"batch", "modeltools", "server", "inference", "imaging", "model", "review"},
     "batch": {"inference", "imaging"},
     "review": {"batch", "imaging"},
+    "server": {"inference", "imaging"},
     "modeltools": {"inference", "imaging", "model"},
     "inference": {"imaging", "model"},
     "imaging": set(),
@@ -89,6 +90,9 @@ def test_the_checker_catches_an_upward_import() -> None:
     assert violations("bgremove.inference.remover", "from bgremove.model import build_model\n")
     assert not violations("bgremove.inference.backends.torch", "from bgremove.model import net\n")
     assert not violations("bgremove.batch.worker", "from bgremove.imaging.read import read_image\n")
+    assert violations("bgremove.server.remove", "from bgremove.batch.worker import process_one\n")
+    assert violations("bgremove.inference.remover", "import bgremove.server.app\n")
+    assert not violations("bgremove.server.model", "from bgremove.inference.remover import Remover\n")
 
 
 def test_every_room_says_what_it_holds_and_may_import() -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -32,7 +33,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from bgremove.errors import ImageError
+from bgremove.errors import ImageError, ImageTooLargeError
 from bgremove.imaging.bytecap import CappedFile, pixel_budget
 from bgremove.imaging.colour import cmyk_to_rgb, is_rgb_profile, over_white, to_rgb
 from bgremove.imaging.decodelog import listened
@@ -69,22 +70,28 @@ class LoadedImage:
         return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
 
-def read_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+def read_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS,
+               formats: Sequence[str] | None = None) -> LoadedImage:
     """Load a path, encoded bytes, a binary file object (left open), a PIL image or an HWC/HW
-    uint8 RGB array (not BGR). Never reads more of a file than its pixels can need (bytecap)."""
+    uint8 RGB array (not BGR). Never reads more of a file than its pixels can need (bytecap).
+
+    formats: PIL format names ("JPEG", "PNG", ...) an encoded source may be; None = any PIL reads.
+    A server narrows it so no request reaches a decoder it does not need (EPS would run
+    Ghostscript)."""
     if isinstance(source, np.ndarray):
         return _from_array(source, max_pixels)
     if isinstance(source, Image.Image):
         name = getattr(source, "filename", None) or None
         _check_pixels(source.size, max_pixels, name)
         return _from_pil(source, name)
-    image, said, caught = listened(lambda: _read_encoded(source, max_pixels))
+    image, said, caught = listened(lambda: _read_encoded(source, max_pixels, formats))
     image.warnings = said + caught + image.warnings
     image.damaged = image.damaged or any(is_damage(m) for m in said)
     return image
 
 
-def _read_encoded(source: str | Path | bytes | BinaryIO, max_pixels: int) -> LoadedImage:
+def _read_encoded(source: str | Path | bytes | BinaryIO, max_pixels: int,
+                  formats: Sequence[str] | None = None) -> LoadedImage:
     if isinstance(source, bytes | bytearray):
         if not source:
             raise ImageError("<bytes>", "empty data (0 bytes)")
@@ -95,7 +102,7 @@ def _read_encoded(source: str | Path | bytes | BinaryIO, max_pixels: int) -> Loa
     else:
         name, fp = str(source), CappedFile(_open_file(Path(source)), str(source))
     with fp:
-        img = _open_pil(fp, name, max_pixels)  # parses the header only
+        img = _open_pil(fp, name, max_pixels, formats)  # parses the header only
         fp.limit = pixel_budget(*img.size)
         label = name if name != "<bytes>" else None
         image = _plain_jpeg(img, fp, label)
@@ -136,15 +143,17 @@ def _open_file(path: Path):
         raise ImageError(path, "permission denied") from None
 
 
-def _open_pil(fp, name: str, max_pixels: int) -> Image.Image:
+def _open_pil(fp, name: str, max_pixels: int, formats: Sequence[str] | None = None) -> Image.Image:
     # Our own limit is the guard; PIL's global one must not be tighter, or it would refuse images
     # the caller allowed. Raised only, never lowered, so concurrent readers cannot undo each other.
     if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < max_pixels:
         Image.MAX_IMAGE_PIXELS = max_pixels
+    if formats is not None:
+        Image.init()  # every plugin registered: PIL checks the names against them
     try:
-        img = Image.open(fp)
+        img = Image.open(fp, formats=formats)
     except Image.DecompressionBombError as e:
-        raise ImageError(name, f"too many pixels ({e}); limit is {max_pixels:,}") from None
+        raise ImageTooLargeError(name, f"too many pixels ({e}); limit is {max_pixels:,}") from None
     except Image.UnidentifiedImageError:
         raise ImageError(name, "not an image PIL can read (unknown or corrupt format)") from None
     except _DECODE_ERRORS as e:
@@ -208,7 +217,7 @@ def _check_pixels(size: tuple[int, int], max_pixels: int, name: str | None) -> N
     if w <= 0 or h <= 0:
         raise ImageError(name, f"image has no pixels ({w}x{h})")
     if w * h > max_pixels:
-        raise ImageError(
+        raise ImageTooLargeError(
             name, f"{w}x{h} = {w * h:,} pixels, more than the limit of {max_pixels:,} (max_pixels)"
         )
 
