@@ -9,7 +9,7 @@ pixels, damage noticed), narrowed to the formats `bgremove run` takes; rendering
 from __future__ import annotations
 
 from bgremove.errors import ImageError, ImageTooLargeError
-from bgremove.imaging.compose import render_outputs
+from bgremove.imaging.compose import render as render_outputs
 from bgremove.imaging.read import LoadedImage, read_image
 from bgremove.server.params import Rendering
 from bgremove.server.problems import Problem
@@ -56,7 +56,8 @@ def foreign_format(data: bytes) -> str | None:
     return None
 
 
-def render(image: LoadedImage, alpha, rendering: Rendering) -> bytes:
-    """The encoded output the request asked for, as `bgremove run` writes it."""
+def render(image: LoadedImage, alpha, rendering: Rendering) -> tuple[bytes, list[str]]:
+    """The encoded output the request asked for, as `bgremove run` writes it, and the review
+    flags rendering raised (upscale_capped)."""
     out = render_outputs(image.rgb, alpha, rendering.output, icc_profile=image.icc_profile)
-    return out[rendering.kind]
+    return out.data[rendering.kind], out.flags

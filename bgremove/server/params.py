@@ -17,12 +17,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bgremove.errors import ConfigError
+from bgremove.imaging.canvas import DEFAULT_FILL, DEFAULT_MAX_UPSCALE
 from bgremove.imaging.compose import OutputOptions
 from bgremove.server.problems import Problem
 
 FORMATS = {"cutout": ("png", "webp"), "mask": ("png",), "composite": ("jpg", "webp", "png")}
 MEDIA_TYPES = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
-PASSTHROUGH = ("bg_color", "crop", "threshold", "decontaminate", "png_compression", "jpeg_quality")
+PASSTHROUGH = ("bg_color", "crop", "threshold", "decontaminate", "png_compression", "jpeg_quality",
+               "canvas", "fill", "max_upscale")
 
 
 class RemoveParams(BaseModel):
@@ -46,6 +48,13 @@ class RemoveParams(BaseModel):
                                 "semi-transparent edge pixels.")
     png_compression: int = Field(1, ge=0, le=9, description="PNG deflate level 0-9.")
     jpeg_quality: int = Field(95, ge=1, le=100, description="JPEG/WebP composite quality.")
+    canvas: str | None = Field(
+        None, description="Answer on a canvas of this size (2000 or 1600x1200), as run's "
+        "--canvas: the object's box scaled to `fill` and centred.")
+    fill: float = Field(DEFAULT_FILL, gt=0, le=1,
+                        description="With canvas: the share of the canvas the object's box spans.")
+    max_upscale: float = Field(DEFAULT_MAX_UPSCALE, gt=0, description="With canvas: enlarge at "
+                               "most this much (header X-Bgremove-Flags: upscale_capped).")
     tta: bool = Field(False, description="Flip and multi-scale test-time augmentation "
                       "(better edges, about 5x the model time).")
 
@@ -82,7 +91,7 @@ def rendering(params: RemoveParams) -> Rendering:
             cutout_format=fmt if kind == "cutout" else "png",
             composite_format=fmt if kind == "composite" else "jpg",
             margin=int(margin) if margin.isdigit() else margin, **passed)
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:  # a malformed canvas size is a ValueError too
         raise Problem("bad_option", str(exc)) from None
     return Rendering(kind, output, params.tta)
 

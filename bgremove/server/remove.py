@@ -55,8 +55,10 @@ async def _answer(host: ModelHost, request: Request, params: RemoveParams, rende
     image = await ticket.run(host.io, imagework.decode, upload.data, host.options.max_pixels)
     del upload  # the decoded pixels replace the bytes
     alpha, batch = await host.batcher.mask(image, render_as.tta)
-    data = await ticket.run(host.io, imagework.render, image, alpha, render_as)
+    data, flags = await ticket.run(host.io, imagework.render, image, alpha, render_as)
     headers = {"X-Bgremove-Batch-Size": str(batch)}  # how full the model's batches run
+    if flags:
+        headers["X-Bgremove-Flags"] = ",".join(flags)
     if image.damaged:  # decoded, but the decoder worked around damage (as run's report flags)
         headers["X-Bgremove-Damaged-Input"] = "true"
     return Response(content=data, media_type=render_as.media_type, headers=headers)

@@ -36,6 +36,11 @@ CASES = [
      {"cutout": "format=webp&threshold=0.5&decontaminate=false&tta=true",
       "composite": "output=composite&bg_color=%23203040&format=png&threshold=0.5"
                    "&decontaminate=false&tta=true"}),
+    # A marketplace canvas: the object's box at 85% of a 600 x 600 white square.
+    (("shirt.jpg", "shoe.webp"),
+     dict(output=OutputOptions(bg_color="white", canvas="600", fill=0.85, max_upscale=4.0)),
+     {"cutout": "canvas=600&fill=0.85&max_upscale=4",
+      "composite": "bg_color=white&canvas=600&fill=0.85&max_upscale=4"}),
 ]
 
 
@@ -87,3 +92,16 @@ def test_transparent_input_stays_transparent(server):
     answer = server.post(IMAGES["bag.png"][0], ctype="image/png")
     rgba = answer.image()
     assert rgba.shape[2] == 4 and rgba[:, : 320 // 6, 3].max() == 0
+
+
+def test_a_capped_enlargement_is_flagged_in_a_header(server):
+    answer = server.post(IMAGES["shirt.jpg"][0], "canvas=4000&max_upscale=1.5", "image/jpeg")
+    assert answer.status == 200 and answer.image().shape[:2] == (4000, 4000)
+    assert answer.headers.get("x-bgremove-flags") == "upscale_capped"
+    plain = server.post(IMAGES["shirt.jpg"][0], "", "image/jpeg")
+    assert "x-bgremove-flags" not in plain.headers
+
+
+def test_a_malformed_canvas_is_a_400(server):
+    answer = server.post(IMAGES["shirt.jpg"][0], "canvas=12x", "image/jpeg")
+    assert answer.status == 400 and b"canvas" in answer.body
