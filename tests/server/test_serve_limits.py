@@ -182,6 +182,10 @@ def test_full_queue_is_503_and_a_slow_request_504(slow):
     assert answer.headers["retry-after"] == "1"
     worker.join(10)
     _error(first[0], 504, "timeout")
-    # The timed-out request gave its ticket back: the next one is admitted (and times out too).
+    # The timed-out request gave its ticket back: the next one is admitted, not refused. It may
+    # join the batch the first one left waiting (answered when that batch runs) or time out.
     time.sleep(0.1)
-    _error(slow.post(JPEG, ctype="image/jpeg"), 504, "timeout")
+    admitted = slow.post(JPEG, ctype="image/jpeg")
+    assert admitted.status in (200, 504), admitted.body[:300]
+    if admitted.status == 504:
+        _error(admitted, 504, "timeout")
