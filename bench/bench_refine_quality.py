@@ -27,8 +27,8 @@ DATA = ROOT.parent / "shared" / "data" / "val"
 SETTINGS = {  # name -> TileConfig keyword arguments
     "default": {},
     "2x (before)": {"max_scale": 2.0},
-    "1.5x, one pass": {"max_scale": 1.5, "tile_size": 768},
-    "2x, one pass": {"max_scale": 2.0, "tile_size": 768},
+    "1.5x one pass": {"max_scale": 1.5, "tile_size": 768},
+    "2x one pass": {"max_scale": 2.0, "tile_size": 768},
     "no refinement": {"threshold": 1000.0},
 }
 
