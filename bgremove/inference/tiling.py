@@ -66,8 +66,8 @@ class TileConfig:
         1.5x: one refinement level, at most 4 tiles for a 4:3 photo (554x416: 2 x 2). Against
         the former 2x (739x554: 3 x 2 tiles), with the bundled model on val photos upscaled to
         4000x3000 (20 per set, bench/bench_refine_quality.py), the mask took ~0.7x the
-        CPU time for about the same quality (viton-cloth's boundary F 0.004 lower, every
-        other figure equal or better): IoU ccp 0.9529 / davis 0.7327 / viton-cloth 0.9954
+        CPU time for about the same quality (ccp and davis equal or better in every figure,
+        viton-cloth's boundary F 0.004 lower and MAE 0.0003 higher): IoU ccp 0.9529 / davis 0.7327 / viton-cloth 0.9954
         against 0.9524 / 0.7300 / 0.9951, MAE 0.0236 / 0.0344 / 0.0193 against 0.0242 /
         0.0347 / 0.0190, boundary F 0.890 / 0.602 / 0.977 against 0.889 / 0.599 / 0.981
         (no refinement: IoU 0.9512 / 0.7246 / 0.9952). One pass over the whole 1.5x image
