@@ -176,6 +176,8 @@ def run_tools(tools: list[tuple[str, object, dict | None]], folder: Path, n: int
             failed.add(i)
             continue
         runs[i].append(one)
+        if alternate:  # partial figures survive an interrupted session
+            print(f"    {name} run {len(runs[i])}: {one[0]:.1f} s", flush=True)
         if len(runs[i]) == repeat:
             results[i] = summarise(name, runs[i], n)
     return results
