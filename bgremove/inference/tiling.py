@@ -65,18 +65,19 @@ class TileConfig:
         min(max_side, max_scale x input size) (an area cap, so panoramas keep their height).
         1.5x: one refinement level, at most 4 tiles for a 4:3 photo (554x416: 2 x 2). Against
         the former 2x (739x554: 3 x 2 tiles), with the bundled model on val photos upscaled to
-        4000x3000 (20 per set, bench/bench_refine_quality.py), the mask took ~0.7x the
-        CPU time for about the same quality (ccp and davis equal or better in every figure,
-        viton-cloth's boundary F 0.004 lower and MAE 0.0003 higher): IoU ccp 0.9529 / davis 0.7327 / viton-cloth 0.9954
-        against 0.9524 / 0.7300 / 0.9951, MAE 0.0236 / 0.0344 / 0.0193 against 0.0242 /
-        0.0347 / 0.0190, boundary F 0.890 / 0.602 / 0.977 against 0.889 / 0.599 / 0.981
-        (no refinement: IoU 0.9512 / 0.7246 / 0.9952). One pass over the whole 1.5x image
-        instead of tiles was better on davis (0.737) but worse on viton-cloth (boundary F
-        0.957), one pass at 2x no cheaper than its tiles. (4x: two levels, ~30 tiles, and
-        with U2-Net-p no better than 2x: IoU 0.971 vs 0.972, boundary error 0.112 vs 0.110
-        on 4000x3000.) 4x is still a safe maximum: a 320 px tile sees about a quarter of
-        the image, enough context for gated tiles; beyond that most tiles are rejected. 2048
-        bounds time and memory for models with a large input size.
+        4000x3000 (20 per set, bench/bench_refine_quality.py), the mask took ~0.7x the CPU
+        time for about the same quality: ccp and davis equal or better in every figure,
+        viton-cloth's boundary F 0.004 lower and MAE 0.0003 higher. IoU ccp / davis /
+        viton-cloth 0.9529 / 0.7327 / 0.9954 (2x: 0.9524 / 0.7300 / 0.9951; no refinement:
+        0.9512 / 0.7246 / 0.9952), MAE 0.0236 / 0.0344 / 0.0193 (2x: 0.0242 / 0.0347 /
+        0.0190), boundary F 0.890 / 0.602 / 0.977 (2x: 0.889 / 0.599 / 0.981). One pass
+        over the whole 1.5x image instead of tiles was better on davis (IoU 0.737) but worse
+        on viton-cloth (boundary F 0.957); one pass at 2x was no cheaper than its tiles.
+        (4x: two levels, ~30 tiles, and with U2-Net-p no better than 2x: IoU 0.971 vs 0.972,
+        boundary error 0.112 vs 0.110 on 4000x3000.) 4x is still a safe maximum: a 320 px
+        tile sees about a quarter of the image, enough context for gated tiles; beyond that
+        most tiles are rejected. 2048 bounds time and memory for models with a large input
+        size.
     band: half-width of the refined zone as a fraction of the long side (2%: where a 320 px
         mask can misplace an edge); the zone fades out over a second half-width.
     gate: (start, end) of the tile down-weighting by mean |tile - reference| (see
