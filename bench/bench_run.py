@@ -2,6 +2,11 @@
 
     python bench/bench_run.py --n 100         # bgremove vs rembg u2net: images/s, peak RSS
     python bench/bench_run.py --rss-scaling   # peak RSS for 1000 images / for 100 (bar: 1.10)
+    python bench/bench_run.py --n 48 --repeat 3 --alternate --rembg-threads default  # a busy machine
+
+--alternate runs the tools in turn, repeat by repeat (bgremove, rembg, bgremove, ...), so a
+change in the machine's load hits every tool alike; --rembg-threads picks rembg's setting(s):
+onnxruntime's default threads, one thread, or both (the ratio is against the faster).
 
 The input folder holds real photos from ../shared/data/val (CCP street photos, DAVIS frames)
 brought to catalog sizes: most 1600x1200, every tenth 4000x3000, scaled to cover and
@@ -127,26 +132,59 @@ def _bgremove_cmd(folder: Path, out: Path, workers: int) -> list[str]:
     return [sys.executable, "-c", _LIB_RUNNER, str(folder), str(out), str(workers)]
 
 
-def run_tool(name: str, cmd_for, folder: Path, n: int, repeat: int, env=None) -> dict | None:
-    times, peaks = [], []
-    for _ in range(repeat):
-        slug = "".join(c if c.isalnum() else "-" for c in name)
-        out = Path(tempfile.mkdtemp(prefix=f"out-{slug}-", dir=CACHE))
-        try:
-            t, peak, rc = measure(cmd_for(folder, out), env)
-            written = sum(1 for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
-        if rc != 0 or written < n:
-            print(f"  {name}: failed (exit {rc}, {written}/{n} outputs)")
-            return None
-        times.append(t)
-        peaks.append(peak)
+def run_once(name: str, cmd_for, folder: Path, n: int, env=None) -> tuple[float, int] | None:
+    """(seconds, peak RSS) of one run, None when it failed or wrote too little."""
+    slug = "".join(c if c.isalnum() else "-" for c in name)
+    out = Path(tempfile.mkdtemp(prefix=f"out-{slug}-", dir=CACHE))
+    try:
+        t, peak, rc = measure(cmd_for(folder, out), env)
+        written = sum(1 for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    if rc != 0 or written < n:
+        print(f"  {name}: failed (exit {rc}, {written}/{n} outputs)")
+        return None
+    return t, peak
+
+
+def summarise(name: str, runs: list[tuple[float, int]], n: int) -> dict:
+    times = [t for t, _ in runs]
     res = {"s": statistics.median(times), "ips": n / statistics.median(times),
-           "rss": statistics.median(peaks)}
+           "rss": statistics.median(p for _, p in runs)}
+    each = " ".join(f"{t:.1f}" for t in times)
     print(f"  {name:<22} {res['ips']:6.2f} images/s  {res['s']:7.1f} s  "
-          f"peak RSS {res['rss'] / 2**20:7.0f} MiB  (median of {repeat})", flush=True)
+          f"peak RSS {res['rss'] / 2**20:7.0f} MiB  (median of {len(runs)}: {each} s)",
+          flush=True)
     return res
+
+
+def run_tools(tools: list[tuple[str, object, dict | None]], folder: Path, n: int, repeat: int,
+              alternate: bool) -> list[dict | None]:
+    """Each tool `repeat` times, one tool after the other or (alternate) in turn; a tool's
+    medians are printed after its last run, None for a tool that failed."""
+    runs: list[list[tuple[float, int]]] = [[] for _ in tools]
+    results: list[dict | None] = [None] * len(tools)
+    failed: set[int] = set()
+    order = [(r, i) for r in range(repeat) for i in range(len(tools))] if alternate \
+        else [(r, i) for i in range(len(tools)) for r in range(repeat)]
+    for _, i in order:
+        name, cmd_for, env = tools[i]
+        if i in failed:
+            continue
+        one = run_once(name, cmd_for, folder, n, env)
+        if one is None:
+            failed.add(i)
+            continue
+        runs[i].append(one)
+        if alternate:  # partial figures survive an interrupted session
+            print(f"    {name} run {len(runs[i])}: {one[0]:.1f} s", flush=True)
+        if len(runs[i]) == repeat:
+            results[i] = summarise(name, runs[i], n)
+    return results
+
+
+def run_tool(name: str, cmd_for, folder: Path, n: int, repeat: int, env=None) -> dict | None:
+    return run_tools([(name, cmd_for, env)], folder, n, repeat, alternate=False)[0]
 
 
 def _rembg(args) -> list[tuple[str, object, dict]]:
@@ -157,17 +195,20 @@ def _rembg(args) -> list[tuple[str, object, dict]]:
     env = dict(os.environ, U2NET_HOME=str(Path(args.u2net_home).resolve()))
     one = dict(env, OMP_NUM_THREADS="1")
     cmd = lambda f, o: [str(exe), "p", "-m", "u2net", str(f), str(o)]  # noqa: E731
-    return [("rembg u2net", cmd, env), ("rembg u2net (1 thread)", cmd, one)]
+    settings = {"default": [("rembg u2net", cmd, env)],
+                "1": [("rembg u2net (1 thread)", cmd, one)]}
+    settings["both"] = settings["default"] + settings["1"]
+    return settings[args.rembg_threads]
 
 
 def compare(args) -> None:
     folder = build_folder(args.n)
     print(f"{args.n} photos in {folder} (most 1600x1200, every 10th 4000x3000), "
           f"{os.cpu_count()} CPUs")
-    ours = run_tool("bgremove run", lambda f, o: _bgremove_cmd(f, o, args.workers), folder,
-                    args.n, args.repeat)
-    peers = [r for name, cmd, env in _rembg(args)
-             if (r := run_tool(name, cmd, folder, args.n, args.repeat, env)) is not None]
+    tools = [("bgremove run", lambda f, o: _bgremove_cmd(f, o, args.workers), None),
+             *_rembg(args)]
+    ours, *others = run_tools(tools, folder, args.n, args.repeat, args.alternate)
+    peers = [r for r in others if r is not None]
     if ours and peers:
         best = max(peers, key=lambda r: r["ips"])  # the README asks for the better rembg setting
         print(f"  bgremove / rembg (best setting): {ours['ips'] / best['ips']:.2f}x images/s, "
@@ -196,6 +237,9 @@ def main() -> None:
     ap.add_argument("--rembg", default=str(ROOT / ".peers/venv/bin/rembg"))
     ap.add_argument("--u2net-home", default=str(ROOT / ".peers/u2net"))
     ap.add_argument("--rss-scaling", action="store_true", help="peak RSS for 1000 vs 100 images")
+    ap.add_argument("--alternate", action="store_true", help="run the tools in turn, per repeat")
+    ap.add_argument("--rembg-threads", choices=("default", "1", "both"), default="both",
+                    help="rembg's thread setting(s); the ratio is against the faster")
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     rss_scaling(args) if args.rss_scaling else compare(args)
