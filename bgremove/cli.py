@@ -42,8 +42,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_fail = fail
-
 
 def _version(value: bool) -> None:
     if value:
@@ -168,7 +166,7 @@ def run(
         )
         code = _run(options, dry_run)
     except BgRemoveError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     raise typer.Exit(code)
 
 
@@ -244,7 +242,7 @@ def export(
                 f"mask IoU {q.mean_iou:.4f}, mean |prob diff| {q.mean_abs_diff:.4f}"
             )
     except BgRemoveError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @app.command("eval", cls=PlainArguments)
@@ -276,7 +274,7 @@ def evaluate(
                           cleanup=Cleanup() if clean else None)
         results = evaluate_dirs(remover.mask, dirs, limit=limit, progress=not as_json)
     except BgRemoveError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(json.dumps(results, indent=2) if as_json else format_table(results))
 
 
@@ -298,6 +296,6 @@ def review(
     try:
         page = write_review(out_dir, output, report, show_all)
     except BgRemoveError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     typer.echo(f"wrote {page.path}: {page.failed} failed, {page.flagged} flagged, "
                f"{page.rest} without flags")

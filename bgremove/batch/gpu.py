@@ -18,10 +18,10 @@ from bgremove.batch.report import ImageResult
 from bgremove.batch.worker import (
     Task,
     WorkerConfig,
-    _read,
     failed_result,
     from_cache,
     get_remover,
+    read_task_image,
     write_outputs,
 )
 from bgremove.errors import ConfigError
@@ -40,7 +40,7 @@ def _read_timed(config: WorkerConfig, task: Task) -> tuple[Any, float, Any]:
     rendered from its cached mask here, in a reading thread, without the GPU."""
     start = time.perf_counter()
     try:
-        image = _read(config, task.path)
+        image = read_task_image(config, task.path)
         done = from_cache(config, task, image, start)
         return (None, start, done) if done is not None else (image, start, None)
     except Exception as exc:  # noqa: BLE001 - reported as this image's failure

@@ -3,7 +3,7 @@
 Every function takes and returns a batch of Ray Data columns. Rows are small task records (a
 worker.Task as JSON) and come back as ImageResult JSON; only the GPU graph moves pixels between
 stages, as pickled LoadedImage / mask bytes. The per-image work is worker.py's, unchanged:
-process_one on CPU actors; _read, Remover.masks and write_outputs in the GPU graph.
+process_one on CPU actors; read_task_image, Remover.masks and write_outputs in the GPU graph.
 
 A ConfigError (unusable weights) is not raised through Ray, where it would read like a crash:
 it travels in the `fatal` column and the driver raises it.
@@ -21,11 +21,11 @@ import numpy as np
 from bgremove.batch.worker import (
     Task,
     WorkerConfig,
-    _read,
     failed_result,
     from_cache,
     get_remover,
     process_one,
+    read_task_image,
     write_outputs,
 )
 from bgremove.errors import ConfigError
@@ -77,7 +77,7 @@ def decode(batch: dict[str, np.ndarray], config: WorkerConfig) -> dict[str, np.n
         start, image, error = time.perf_counter(), b"", ""
         try:
             task = task_from_json(text)
-            loaded = _read(config, task.path)
+            loaded = read_task_image(config, task.path)
             if (done := from_cache(config, task, loaded, start)) is not None:
                 error = done.to_json()
             else:

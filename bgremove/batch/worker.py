@@ -57,7 +57,7 @@ class WorkerConfig:
         return cls(options.output, options.weights, options.preset, options.tta, device,
                    options.n_threads(), options.max_pixels, options.backend_factory,
                    options.batch_size if device == "cuda" else None, in_root,
-                   getattr(options, "clean", False))
+                   options.clean)
 
     def model_key(self) -> tuple:
         return (self.weights, self.preset, self.tta, self.device, self.threads,
@@ -110,7 +110,7 @@ def worker_init(parent_pid: int | None = None) -> None:
         die_with_parent(parent_pid)
 
 
-def _read(config: WorkerConfig, path: str) -> Any:
+def read_task_image(config: WorkerConfig, path: str) -> Any:
     from bgremove.batch.storage import open_source  # a URL opened as a file; a local path as it is
     from bgremove.imaging.read import read_image
 
@@ -125,7 +125,7 @@ def process_one(config: WorkerConfig, task: Task) -> ImageResult:
     missing extra) is re-raised as a plain ConfigError so it pickles back to the parent."""
     start = time.perf_counter()
     try:
-        image = _read(config, task.path)
+        image = read_task_image(config, task.path)
         if cached_result := from_cache(config, task, image, start):
             return cached_result
         alpha = get_remover(config).mask(image)  # the LoadedImage: keeps input transparency

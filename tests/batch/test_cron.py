@@ -9,15 +9,14 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from quick_runs import quick_options as _opts
 from typer.testing import CliRunner
 
 from bgremove.batch.driver import run
 from bgremove.batch.manifest import MANIFEST_NAME, Manifest
-from bgremove.batch.options import RunOptions
 from bgremove.batch.report import mask_quality
 from bgremove.cli import app
 from bgremove.imaging.compose import OutputOptions
-from bgremove.inference.testing import fake_backend
 
 
 def _product(path: Path, w: int = 40, h: int = 30) -> Path:
@@ -26,13 +25,6 @@ def _product(path: Path, w: int = 40, h: int = 30) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(path)
     return path
-
-
-def _opts(tmp_path: Path, **kw) -> RunOptions:
-    kw.setdefault("backend_factory", fake_backend)
-    kw.setdefault("workers", 1)
-    kw.setdefault("progress", "quiet")
-    return RunOptions(tmp_path / "in", tmp_path / "out", **kw)
 
 
 def test_quiet_still_reports_failures_on_stderr(tmp_path, capsys):

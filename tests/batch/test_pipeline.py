@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from quick_runs import quick_options as _opts
 
 from bgremove.batch.driver import run
 from bgremove.batch.lock import RunLock
@@ -38,13 +39,6 @@ def _folder(root: Path, n: int = 4) -> list[str]:
     for i, rel in enumerate(rels):
         _product(root / rel, 80 + 8 * i, 64 + 4 * i, color=(30 * i % 255, 90, 160))
     return rels
-
-
-def _opts(tmp_path: Path, **kw) -> RunOptions:
-    kw.setdefault("backend_factory", fake_backend)
-    kw.setdefault("workers", 1)
-    kw.setdefault("progress", "quiet")
-    return RunOptions(tmp_path / "in", tmp_path / "out", **kw)
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:

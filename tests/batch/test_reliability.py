@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from quick_runs import quick_options as _opts
 
 from bgremove.batch.driver import run
 from bgremove.batch.manifest import MANIFEST_NAME
@@ -27,13 +28,6 @@ def _product(path: Path, w: int = 40, h: int = 30, color=(200, 30, 30), fmt=None
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(path, format=fmt)
     return path
-
-
-def _opts(tmp_path: Path, **kw) -> RunOptions:
-    kw.setdefault("backend_factory", fake_backend)
-    kw.setdefault("workers", 1)
-    kw.setdefault("progress", "quiet")
-    return RunOptions(tmp_path / "in", tmp_path / "out", **kw)
 
 
 def _report(path: Path) -> dict[str, dict]:
