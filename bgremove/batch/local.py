@@ -79,7 +79,11 @@ def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> No
     if executor is not None:
         # loky keeps a reusable pool's workers alive for the next job; a run is the last job
         # of its process (cron, a script), so none may outlive it, holding memory and a model.
-        executor.shutdown(wait=True)
+        # Every task has returned, its files written: all a worker has left is its interpreter's
+        # teardown (the model, numpy, OpenCV): a shutdown that waits for it took 0.22 s at the
+        # end of each run on an idle 2-core machine and 0.84 s on a busy one; with the workers
+        # killed, 0.09 s and 0.27 s.
+        executor.shutdown(wait=True, kill_workers=True)
 
 
 def _pool_result(fut, task: Task, stop_signal: int | None) -> ImageResult:

@@ -100,10 +100,13 @@ def _make_remover(config: WorkerConfig) -> Any:
 def worker_init(parent_pid: int | None = None) -> None:
     """Workers ignore Ctrl-C and SIGTERM: the terminal and systemd signal the whole process
     group, and the parent decides whether in-flight images finish or the workers are killed
-    (stopping.py). With `parent_pid`, the worker dies with its parent (lifeline.py)."""
+    (stopping.py). With `parent_pid`, the worker dies with its parent (lifeline.py). Its heap
+    keeps freed memory for the next image (heap.py)."""
+    from bgremove.batch.heap import keep_freed_memory
     from bgremove.batch.stopping import ignore_stop_signals
 
     ignore_stop_signals()
+    keep_freed_memory()
     if parent_pid is not None:
         from bgremove.batch.lifeline import die_with_parent
 
