@@ -31,6 +31,14 @@ def load_config_file(path: str | Path, defaults: Defaults) -> dict[str, Any]:
     return values
 
 
+def parent_config(child: str | Path, name: str) -> dict[str, Any]:
+    """What the config file `name`, beside `child`, assigns: a config that continues another
+    stage starts with `globals().update(parent_config(__file__, "distil.py"))` and then
+    overrides only what differs (it may also read the parent's values, e.g. holdout_sets)."""
+    namespace = runpy.run_path(str(Path(child).with_name(name)))
+    return {k: v for k, v in namespace.items() if not k.startswith("__")}
+
+
 def parse_value(text: str, default: Any) -> Any:
     """Command-line text -> the default's type. Lists take Python syntax or comma-separated
     items; dicts take Python syntax."""

@@ -1,11 +1,9 @@
 # Stage 7b, "distil-cpu": stage 7 ("distil") continued as a short run that fits one CPU session.
 # Stage 7's 9,600 steps take ~8 h on 2 cores; its first epoch (EMA) starts this run, which keeps
 # stage 7's selection photos out of training and runs its own full cosine schedule to the end.
-import runpy
-from pathlib import Path
+from train.config import parent_config
 
-globals().update({k: v for k, v in runpy.run_path(str(Path(__file__).with_name("distil.py"))).items()
-                  if not k.startswith("__")})
+globals().update(parent_config(__file__, "distil.py"))
 out = "runs/distil-cpu"
 init = "runs/distil/best.pth"
 selection_from = "runs/distil/selection.json"

@@ -4,11 +4,9 @@
 # only adds what stage 7 brought: teacher-labelled caltech/grocery/clothing photos, small pastes,
 # confidence-weighted labels, deep supervision, BCE + IoU, EMA. Stage 7's selection photos stay
 # out of training (selection_from), so the two runs are scored on the same 300 photos.
-import runpy
-from pathlib import Path
+from train.config import parent_config
 
-globals().update({k: v for k, v in runpy.run_path(str(Path(__file__).with_name("distil.py"))).items()
-                  if not k.startswith("__")})
+globals().update(parent_config(__file__, "distil.py"))
 out = "runs/distil-full"
 init = "weights/bgremove-lite0.pth"  # every tensor matches but the new auxiliary heads
 selection_from = "runs/distil/selection.json"

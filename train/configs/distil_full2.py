@@ -4,11 +4,9 @@
 # This run holds 60 train/viton-cloth pairs out as well (stage 5 trained on them, so its score
 # there is inflated, as on ccp and imagenet-1k: a fine-tune that forgets product shots shows).
 # Teacher labels have grown since stage 8 (caltech101 ~900, clothing ~600, grocery ~560).
-import runpy
-from pathlib import Path
+from train.config import parent_config
 
-globals().update({k: v for k, v in runpy.run_path(str(Path(__file__).with_name("distil_full.py"))).items()
-                  if not k.startswith("__")})
+globals().update(parent_config(__file__, "distil_full.py"))
 out = "runs/distil-full2"
 holdout_sets = [*holdout_sets, "train/viton-cloth:60"]  # noqa: F821 - from distil.py
 _labels = "cache/labels/u2net"
