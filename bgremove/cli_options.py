@@ -50,7 +50,7 @@ class PlainArguments(TyperCommand):
                 name = param.metavar + ("..." if param.nargs != 1 and "..." not in param.metavar
                                         else "")
                 param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
-                param._usage_display_name = lambda name=name: name  # type: ignore[method-assign]
+                param.get_usage_pieces = lambda ctx, name=name: [name]  # type: ignore[method-assign]
 
 
 def checked(check):

@@ -2,6 +2,8 @@
 reach the library, and errors become the documented exit codes."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -56,6 +58,28 @@ def test_rerun_skips_and_force_redoes(tmp_path, weights):
     assert {json.loads(x)["status"] for x in report.read_text().splitlines()} == {"skipped"}
     assert _run(src, out, "--weights", weights, "--force", "--report", report).exit_code == 0
     assert {json.loads(x)["status"] for x in report.read_text().splitlines()} == {"ok"}
+
+
+_NOTHING_NEW = """
+import json, sys
+sys.argv = ["bgremove", "run", *sys.argv[1:], "--progress", "quiet"]
+from bgremove.__main__ import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps([code, sorted(m for m in ("joblib", "pydantic", "onnxruntime") if m in sys.modules)]))
+"""
+
+
+def test_a_run_with_nothing_new_starts_no_pool(tmp_path, weights):
+    """A cron run that finds every image done pays for the CLI only: no worker pool library
+    (joblib, ~0.2 s to import), no model, and no pydantic (typer 0.29 parses through it, ~0.3 s)."""
+    src, out = _photos(tmp_path / "in"), tmp_path / "out"
+    assert _run(src, out, "--weights", weights, "--workers", "2").exit_code == 0
+    res = subprocess.run([sys.executable, "-c", _NOTHING_NEW, str(src), str(out), "--weights",
+                          weights, "--workers", "2"], capture_output=True, text=True, check=True)
+    assert json.loads(res.stdout.splitlines()[-1]) == [0, []], res.stderr
 
 
 def test_bad_file_gives_exit_1_and_good_images_are_written(tmp_path, weights):

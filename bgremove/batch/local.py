@@ -14,12 +14,11 @@ second signal the driver raises KeyboardInterrupt and the workers are killed at 
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
 from collections.abc import Iterator
-
-from joblib.externals.loky import BrokenProcessPool
 
 from bgremove.batch.dispatch import Driver, remove_partial
 from bgremove.batch.options import RunOptions
@@ -46,10 +45,19 @@ def dispatch(driver: Driver, tasks: Iterator[Task]) -> None:
 
 
 def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> None:
-    from joblib.externals.loky import FIRST_COMPLETED, get_reusable_executor, wait
-
     n = driver.options.n_workers()
     tasks = largest_first(tasks)
+    first = next(tasks, None)
+    if first is None:  # nothing to do (a cron run that finds nothing new): nothing loaded
+        return
+    tasks = itertools.chain([first], tasks)
+    from joblib.externals.loky import (  # ~0.2 s: only a run with work pays it
+        FIRST_COMPLETED,
+        BrokenProcessPool,
+        get_reusable_executor,
+        wait,
+    )
+
     executor, pending = None, {}
     try:
         while True:
@@ -87,6 +95,8 @@ def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> No
 
 
 def _pool_result(fut, task: Task, stop_signal: int | None) -> ImageResult:
+    from joblib.externals.loky import BrokenProcessPool
+
     exc = fut.exception()
     if exc is None:
         return fut.result()
