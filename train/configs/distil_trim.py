@@ -5,6 +5,8 @@
 # also split and unsure. This run trains on neither (weight 0: never drawn, never pasted, never
 # pasted onto) and keeps everything else of 8b, so its selection split stays 8b's 360 photos
 # (their caltech101 and grocery photos included) and it is compared with stage 5 on the same ones.
+# Result (weights/MODEL_CARD.md): davis fell as in 8b and the selection score was lower; stopped
+# after 2 of its 4 epochs.
 from train.config import parent_config
 
 globals().update(parent_config(__file__, "distil_full2.py"))
