@@ -1,9 +1,7 @@
-"""Reading every image mode to RGB uint8, rejecting bad files clearly, writing atomically."""
+"""Reading every image mode to RGB uint8, keeping an RGB image's ICC profile, rejecting bad files clearly."""
 
 from __future__ import annotations
 
-import io
-import os
 import struct
 import zlib
 from pathlib import Path
@@ -14,9 +12,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from bgremove.errors import ImageError
-from bgremove.imaging.encode import encode_image
 from bgremove.imaging.read import LoadedImage, read_image
-from bgremove.imaging.safewrite import write_atomic
 
 
 def _save(img: Image.Image, path: Path, **kw) -> Path:
@@ -306,7 +302,7 @@ def test_max_pixels_option(tmp_path):
         read_image(np.zeros((100, 50, 3), np.uint8), max_pixels=10)
 
 
-# ---- ICC, encoding, atomic writes ----------------------------------------------------------
+# ---- ICC ------------------------------------------------------------------------------------
 
 def test_icc_profile_kept_only_when_rgb(tmp_path):
     icc = srgb_profile()
@@ -316,94 +312,3 @@ def test_icc_profile_kept_only_when_rgb(tmp_path):
     grey_icc[16:20] = b"GRAY"
     grey = _save(Image.new("L", (8, 8)), tmp_path / "g.png", icc_profile=bytes(grey_icc))
     assert read_image(grey).icc_profile is None
-
-
-@pytest.mark.parametrize("fmt", ["png", "jpg", "webp"])
-def test_encode_formats_and_icc(fmt):
-    arr = np.random.default_rng(4).integers(0, 256, (31, 47, 3), dtype=np.uint8)
-    icc = srgb_profile()
-    data = encode_image(arr, fmt, icc_profile=icc, lossless=True)
-    with Image.open(io.BytesIO(data)) as img:
-        assert img.size == (47, 31) and img.info.get("icc_profile") == icc
-        back = np.asarray(img.convert("RGB"))
-    if fmt != "jpg":
-        assert np.array_equal(back, arr)
-
-
-def test_encode_rgba_and_grey_png_exact():
-    rgba = np.random.default_rng(5).integers(0, 256, (9, 11, 4), dtype=np.uint8)
-    grey = rgba[..., 0].copy()
-    for arr in (rgba, grey):
-        for fmt in ("png", "webp"):
-            with Image.open(io.BytesIO(encode_image(arr, fmt, lossless=True))) as img:
-                out = np.asarray(img)
-                if fmt == "webp" and arr.ndim == 2:
-                    out = out[..., 0]
-                if fmt == "webp" and arr.ndim == 3:  # exact=False may change invisible colour
-                    out, arr = out[arr[..., 3] > 0], arr[arr[..., 3] > 0]
-                assert np.array_equal(out, arr)
-    with pytest.raises(ValueError, match="alpha"):
-        encode_image(rgba, "jpg")
-    with pytest.raises(ValueError, match="format"):
-        encode_image(grey, "gif")
-
-
-
-def test_png_icc_chunk_is_valid_for_libpng_too():
-    """The iCCP chunk is spliced in by hand: PIL and libpng (via OpenCV) must both accept it,
-    with the exact pixels, for RGB, RGBA and grey."""
-    icc = srgb_profile()
-    rng = np.random.default_rng(7)
-    for shape in ((13, 21, 3), (13, 21, 4), (13, 21)):
-        arr = rng.integers(0, 256, shape, np.uint8)
-        data = encode_image(arr, "png", icc_profile=icc, png_compression=6)
-        with Image.open(io.BytesIO(data)) as img:
-            img.verify()  # checks every chunk's CRC
-        with Image.open(io.BytesIO(data)) as img:
-            assert img.info.get("icc_profile") == icc and np.array_equal(np.asarray(img), arr)
-        back = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        if arr.ndim == 3:
-            code = cv2.COLOR_BGR2RGB if arr.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
-            back = cv2.cvtColor(back, code)
-        assert np.array_equal(back, arr)
-        assert data.index(b"iCCP") < data.index(b"IDAT")
-    assert b"iCCP" not in encode_image(arr, "png")
-
-
-
-@pytest.mark.parametrize("fmt", ["png", "webp"])
-def test_encode_bgr_input_gives_the_same_image(fmt):
-    rgba = np.random.default_rng(8).integers(0, 256, (9, 11, 4), dtype=np.uint8)
-    rgba[..., 3] = 255  # lossless WebP may drop the colour of invisible pixels
-    for arr in (rgba, rgba[..., :3]):
-        bgr = arr[..., [2, 1, 0, 3][: arr.shape[2]]]
-        with Image.open(io.BytesIO(encode_image(bgr, fmt, lossless=True, bgr=True))) as img:
-            assert np.array_equal(np.asarray(img.convert("RGBA"))[..., : arr.shape[2]], arr)
-
-
-def test_write_atomic(tmp_path):
-    target = tmp_path / "out.png"
-    write_atomic(target, b"first")
-    write_atomic(target, b"second")
-    assert target.read_bytes() == b"second"
-    assert os.listdir(tmp_path) == ["out.png"]
-    umask = os.umask(0o022)
-    os.umask(umask)
-    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's private 0600
-
-
-def test_write_atomic_failure_keeps_old_file_and_no_temp(tmp_path, monkeypatch):
-    target = tmp_path / "out.png"
-    target.write_bytes(b"old")
-
-    def boom(src, dst, **kw):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError, match="disk full"):
-        write_atomic(target, b"new")
-    assert target.read_bytes() == b"old"
-    assert os.listdir(tmp_path) == ["out.png"]
-    with pytest.raises(TypeError):
-        write_atomic(tmp_path / "other.png", "not bytes")  # type: ignore[arg-type]
-    assert os.listdir(tmp_path) == ["out.png"]
