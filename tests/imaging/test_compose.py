@@ -7,7 +7,7 @@ import io
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from bgremove.errors import ConfigError
 from bgremove.imaging import foreground
@@ -279,8 +279,8 @@ def test_render_crop_with_margin():
     assert mask[0].max() < 13 and mask[mask.shape[0] // 2].max() == 255
 
 
-def test_icc_profile_kept_on_colour_outputs():
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+def test_icc_profile_kept_on_colour_outputs(srgb_icc):
+    icc = srgb_icc
     rgb, alpha = _red_on_green()
     for fmt in ("jpg", "webp", "png"):
         opts = OutputOptions(mask=True, bg_color="white", composite_format=fmt)

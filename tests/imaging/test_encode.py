@@ -7,19 +7,15 @@ import io
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from bgremove.imaging.encode import encode_image
 
 
-def srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
 @pytest.mark.parametrize("fmt", ["png", "jpg", "webp"])
-def test_encode_formats_and_icc(fmt):
+def test_encode_formats_and_icc(fmt, srgb_icc):
     arr = np.random.default_rng(4).integers(0, 256, (31, 47, 3), dtype=np.uint8)
-    icc = srgb_profile()
+    icc = srgb_icc
     data = encode_image(arr, fmt, icc_profile=icc, lossless=True)
     with Image.open(io.BytesIO(data)) as img:
         assert img.size == (47, 31) and img.info.get("icc_profile") == icc
@@ -47,10 +43,10 @@ def test_encode_rgba_and_grey_png_exact():
 
 
 
-def test_png_icc_chunk_is_valid_for_libpng_too():
+def test_png_icc_chunk_is_valid_for_libpng_too(srgb_icc):
     """The iCCP chunk is spliced in by hand: PIL and libpng (via OpenCV) must both accept it,
     with the exact pixels, for RGB, RGBA and grey."""
-    icc = srgb_profile()
+    icc = srgb_icc
     rng = np.random.default_rng(7)
     for shape in ((13, 21, 3), (13, 21, 4), (13, 21)):
         arr = rng.integers(0, 256, shape, np.uint8)

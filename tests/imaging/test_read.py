@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from bgremove.errors import ImageError
 from bgremove.imaging.read import LoadedImage, read_image
@@ -46,10 +46,6 @@ def cmyk_profile() -> bytes:
               + b"CMYK" + b"Lab " + b"\0" * 12 + b"acsp" + b"\0" * 28
               + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + b"\0" * 48)
     return header + struct.pack(">I", len(tags)) + table + data
-
-
-def srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 # ---- modes ---------------------------------------------------------------------------------
@@ -215,7 +211,7 @@ def test_arrays():
 
 
 
-def test_jpeg_fast_path_matches_pil(tmp_path, monkeypatch):
+def test_jpeg_fast_path_matches_pil(tmp_path, monkeypatch, srgb_icc):
     """Upright RGB JPEGs are decoded by OpenCV: the pixels must be PIL's, for every chroma
     subsampling and progressive files, and the ICC profile must still come through."""
     calls = []
@@ -223,7 +219,7 @@ def test_jpeg_fast_path_matches_pil(tmp_path, monkeypatch):
     monkeypatch.setattr(cv2, "imdecode", lambda *a: calls.append(1) or decode(*a))
     arr = cv2.GaussianBlur(np.random.default_rng(6).integers(0, 256, (61, 83, 3), np.uint8),
                            (0, 0), 1.5)
-    icc = srgb_profile()
+    icc = srgb_icc
     for i, kw in enumerate((dict(subsampling=0), dict(subsampling=2), dict(progressive=True))):
         path = _save(Image.fromarray(arr), tmp_path / f"{i}.jpg", quality=90, icc_profile=icc, **kw)
         with Image.open(path) as img:
@@ -304,8 +300,8 @@ def test_max_pixels_option(tmp_path):
 
 # ---- ICC ------------------------------------------------------------------------------------
 
-def test_icc_profile_kept_only_when_rgb(tmp_path):
-    icc = srgb_profile()
+def test_icc_profile_kept_only_when_rgb(tmp_path, srgb_icc):
+    icc = srgb_icc
     path = _save(Image.new("RGB", (8, 8), (1, 2, 3)), tmp_path / "a.png", icc_profile=icc)
     assert read_image(path).icc_profile == icc
     grey_icc = bytearray(icc)
