@@ -130,12 +130,8 @@ def use_gpu(options: RunOptions) -> bool:
         except ImportError:
             return False  # the worker reports the missing extra
         return bool(torch.cuda.is_available())
-    # The device files first: on a machine without a GPU the parent never imports onnxruntime
-    # (~0.25 s of CPU before the first worker can start, and its memory for the whole run).
-    if not (os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia")):
-        return False
-    try:
-        import onnxruntime
-    except ImportError:
-        return False
-    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    # On a machine without a GPU the parent never imports onnxruntime (~0.25 s of CPU before
+    # the first worker can start, and its memory for the whole run).
+    from bgremove.inference.backends import cuda_usable
+
+    return cuda_usable()

@@ -48,7 +48,19 @@ def weights_file(options: RunOptions) -> Path | None:
         return None
     from bgremove.inference.backends import resolve_weights
 
-    return resolve_weights(options.weights)
+    return resolve_weights(options.weights, int8=not _on_gpu(options))
+
+
+def _on_gpu(options: RunOptions) -> bool:
+    """Whether a run's default weights are the GPU's (fp32) rather than the CPU's (int8). A Ray
+    run knows its cluster's GPUs only once connected, so there only --device cuda says so: an
+    auto run on a GPU cluster is keyed as int8 while its actors load fp32 (the same key every
+    time, so resuming works; masks within 0.005 IoU of each other)."""
+    if options.backend == "ray":
+        return options.device == "cuda"
+    from bgremove.batch.local import use_gpu
+
+    return use_gpu(options)
 
 
 def model_identity(options: RunOptions, weights: Path | None, manifest: Manifest | None) -> str:

@@ -121,7 +121,9 @@ class Remover:
         return self.masks([image])[0]
 
     def masks(self, images: Sequence[ImageSource | LoadedImage]) -> list[np.ndarray]:
-        """`mask` for several images; their global passes share model batches."""
+        """`mask` for several images; their global passes share model batches. (With int8
+        weights, onnxruntime's answer for an image depends slightly on its batch: the bundled
+        default for batches of different images is fp32, `load_backend(batched=True)`.)"""
         loaded = [self.load(im) for im in images]
         pre = self.preprocessing
         alphas = predict_masks(self._predict, [im.rgb for im in loaded], pre, self.tiles,

@@ -67,13 +67,16 @@ class ModelHost:
         start = time.perf_counter()
         o = self.options
         cv2.setNumThreads(o.n_threads())
+        # batched: concurrent requests share model batches, so the default is the fp32 file,
+        # whose answers do not depend on the batch (bgremove/inference/backends/__init__.py).
         backend = self._backend_factory() if self._backend_factory else load_backend(
-            o.weights, device=o.device, threads=o.n_threads(), preset=o.preset)
+            o.weights, device=o.device, threads=o.n_threads(), preset=o.preset, batched=True)
         # Two Removers over one backend (one model in memory): TTA is a per-request option.
         removers = {tta: Remover(backend=backend, tta=tta, batch_size=o.max_batch)
                     for tta in (False, True)}
         self.load_seconds = time.perf_counter() - start
-        self.model_name = backend.name if self._backend_factory else resolve_weights(o.weights).name
+        self.model_name = (backend.name if self._backend_factory
+                           else resolve_weights(o.weights, int8=False).name)
         return removers
 
     def _loaded(self, job: Future, done: asyncio.Future) -> None:

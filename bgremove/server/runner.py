@@ -27,7 +27,7 @@ def check(options: ServeOptions) -> None:
         raise MissingExtraError(exc.name or "fastapi", "serve", "bgremove serve") from None
     from bgremove.inference.backends import resolve_weights
 
-    path = resolve_weights(options.weights)
+    path = resolve_weights(options.weights, int8=False)  # the server batches: model.py
     if path.suffix.lower() not in (".onnx", ".pth", ".pt"):
         raise ConfigError(f"{path}: unknown weights format {path.suffix!r}; expected .onnx or .pth")
 

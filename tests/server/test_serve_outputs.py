@@ -1,5 +1,6 @@
 """A real server's answers equal `bgremove run`'s files, pixel for pixel, for the same image and
-options, with the bundled weights, also when concurrent requests share model batches."""
+options, with the server's bundled weights (fp32), also when concurrent requests share model
+batches."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from serving import Served, encode, product_photo
 from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
 from bgremove.imaging.compose import OutputOptions
+from bgremove.inference.backends import default_weights
 
 pytest.importorskip("fastapi")
 
@@ -63,7 +65,9 @@ def test_answers_equal_run_files_pixel_for_pixel(tmp_path, server, case):
     src.mkdir()
     for name in names:
         (src / name).write_bytes(IMAGES[name][0])
-    summary = run(RunOptions(src, out, workers=1, progress="quiet", **run_kw))
+    # The server's default weights: fp32, as it batches requests (a run's default is int8)
+    summary = run(RunOptions(src, out, workers=1, progress="quiet",
+                             weights=str(default_weights(int8=False)), **run_kw))
     assert summary.failed == 0 and summary.processed == len(names)
 
     jobs = [(name, kind, query) for name in names for kind, query in queries.items()

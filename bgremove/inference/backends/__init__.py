@@ -9,9 +9,17 @@ from pathlib import Path
 from bgremove.errors import WeightsError
 from bgremove.inference.backends.base import Backend
 
-__all__ = ["Backend", "load_backend", "default_weights", "resolve_weights"]
+__all__ = ["Backend", "load_backend", "default_weights", "resolve_weights", "cuda_usable"]
 
-DEFAULT_WEIGHTS_NAME = "bgremove-lite0.onnx"
+DEFAULT_WEIGHTS_NAME = "bgremove-lite0.onnx"  # fp32
+# The same weights quantised (modeltools/quantize.py): the default where images go through the
+# network one at a time on a CPU (`bgremove run`'s workers, predict.py, the Python API). Masks
+# within 0.005 IoU of fp32's on every val set, on AVX2, AVX-512 and VNNI CPUs alike (the model
+# card), and a run ~10% faster end to end on a VNNI CPU (README). Not on a GPU, and not where
+# different images share a batch (`bgremove serve`): onnxruntime's int8 kernels answer an image
+# differently in a batch of 2 than alone (logits apart by up to 0.13), and a mask must not
+# depend on its neighbours. fp32 is used where a weights folder lacks the int8 file.
+DEFAULT_INT8_WEIGHTS_NAME = "bgremove-lite0.int8.onnx"
 WEIGHTS_ENV = "BGREMOVE_WEIGHTS"
 
 
@@ -24,22 +32,26 @@ def _weights_dirs() -> list[Path]:
     ]
 
 
-def default_weights() -> Path:
-    """The bundled weights: $BGREMOVE_WEIGHTS if set, else the first weights dir that has them."""
+def default_weights(int8: bool = True) -> Path:
+    """The bundled weights: $BGREMOVE_WEIGHTS if set, else from the first weights dir that has
+    them the int8 file (int8, fp32 where it is missing) or the fp32 file."""
     env = os.environ.get(WEIGHTS_ENV)
     if env:
         return Path(env)
-    for folder in _weights_dirs():
-        if (folder / DEFAULT_WEIGHTS_NAME).is_file():
-            return folder / DEFAULT_WEIGHTS_NAME
+    names = (DEFAULT_INT8_WEIGHTS_NAME, DEFAULT_WEIGHTS_NAME) if int8 else (DEFAULT_WEIGHTS_NAME,)
+    for name in names:
+        for folder in _weights_dirs():
+            if (folder / name).is_file():
+                return folder / name
     searched = ", ".join(str(d) for d in _weights_dirs())
     raise WeightsError(
         f"no bundled weights ({DEFAULT_WEIGHTS_NAME}) found in {searched}; pass --weights"
     )
 
 
-def resolve_weights(weights: str | Path | None) -> Path:
-    path = default_weights() if weights is None else Path(weights).expanduser()
+def resolve_weights(weights: str | Path | None, int8: bool = True) -> Path:
+    """`weights` checked, or the default weights (`default_weights(int8)`)."""
+    path = default_weights(int8) if weights is None else Path(weights).expanduser()
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
     if path.stat().st_size == 0:
@@ -52,9 +64,12 @@ def load_backend(
     device: str = "auto",
     threads: int | None = None,
     preset: str | None = None,
+    batched: bool = False,
 ) -> Backend:
-    """Load `weights` (.onnx with onnxruntime, .pth/.pt with torch; None = bundled weights)."""
-    path = resolve_weights(weights)
+    """Load `weights` (.onnx with onnxruntime, .pth/.pt with torch; None = the bundled weights:
+    int8 on a CPU, fp32 on a GPU or, `batched`, where different images will share a batch)."""
+    on_gpu = device == "cuda" or (device == "auto" and weights is None and cuda_usable())
+    path = resolve_weights(weights, int8=not (on_gpu or batched))
     suffix = path.suffix.lower()
     if suffix == ".onnx":
         from bgremove.inference.backends.onnx import OnnxBackend
@@ -65,3 +80,16 @@ def load_backend(
 
         return TorchBackend(path, device=device, threads=threads)
     raise WeightsError(f"{path}: unknown weights format {suffix!r}; expected .onnx or .pth")
+
+
+def cuda_usable() -> bool:
+    """Whether onnxruntime can run on a GPU here. The device files first: on a machine without a
+    GPU onnxruntime is not imported (~0.25 s of CPU; onnxruntime-gpu lists its CUDA provider
+    even where there is no GPU)."""
+    if not (os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia")):
+        return False
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
