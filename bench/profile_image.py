@@ -20,7 +20,7 @@ the process pool, and the manifest row plus report line the parent writes per im
 from __future__ import annotations
 
 import argparse
-import contextlib
+import copy
 import statistics
 import sys
 import tempfile
@@ -116,27 +116,27 @@ def profile(files: list[Path], weights: str | None, out: Path) -> dict[str, list
 
 def run_costs(weights: str | None, photo: Path, out: Path) -> dict[str, float]:
     """Worker start-up with its model, one task's round trip, one manifest row + report line."""
-    from joblib.externals.loky import get_reusable_executor
-
     from bgremove.batch.manifest import Manifest
+    from bgremove.batch.pool import WorkerPool
     from bgremove.batch.report import ImageResult, ReportWriter
-    from bgremove.batch.worker import Task, WorkerConfig
+    from bgremove.batch.worker import Task, WorkerConfig, get_remover
     from bgremove.imaging.compose import OutputOptions
 
     config = WorkerConfig(OutputOptions(), weights=weights, threads=1)
     t = time.perf_counter()
-    executor = get_reusable_executor(max_workers=1)
-    executor.submit(_load, config).result(timeout=300)
+    # Workers import what they run by name (never this script): library functions only. The
+    # model loads in the initializer, as a run's first image loads it.
+    executor = WorkerPool(1, get_remover, (config,))
+    executor.submit(time.sleep, 0).result(timeout=300)
     start = time.perf_counter() - t
     task = Task(str(photo), photo.name, 1, 1, {"cutout": str(out / "x.png")}, ["x.png"])
     result = ImageResult(photo.name, "ok", ms=1.0, coverage=0.5, flags=[], outputs=["x.png"])
     trips = []
     for _ in range(20):
         t = time.perf_counter()
-        executor.submit(_echo, config, task, result).result()
+        executor.submit(copy.copy, (config, task, result)).result()  # there and back
         trips.append(time.perf_counter() - t)
-    with contextlib.suppress(TypeError):
-        executor.shutdown(wait=True, kill_workers=True)
+    executor.kill()
     with Manifest(out) as manifest:
         report = ReportWriter(out / "report.jsonl")
         t = time.process_time()
@@ -149,16 +149,6 @@ def run_costs(weights: str | None, photo: Path, out: Path) -> dict[str, float]:
     return {"worker start-up, model loaded (wall ms, once per worker)": start * 1000,
             "task + result round trip (wall ms per image)": statistics.median(trips) * 1000,
             "manifest row + report line (CPU ms per image)": per_row * 1000}
-
-
-def _load(config) -> None:
-    from bgremove.batch.worker import get_remover
-
-    get_remover(config)  # the Remover stays in the worker; it does not pickle
-
-
-def _echo(config, task, result):
-    return result
 
 
 def main() -> None:

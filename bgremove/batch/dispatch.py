@@ -1,7 +1,7 @@
 """The contract between the driver of `bgremove run` (driver.py) and its backends.
 
 The driver walks IN_DIR, filters by the manifest and hands the images still to do, as a lazy
-iterator of Tasks, to one backend's `dispatch(driver, tasks)`: local.py (loky processes or
+iterator of Tasks, to one backend's `dispatch(driver, tasks)`: local.py (worker processes or
 the GPU batcher) or ray_backend.py (a Ray cluster). A backend only moves work and results: every
 result goes back through `driver.finish`, which alone records the manifest row, the report line,
 progress and the summary, so both backends behave the same way by construction.

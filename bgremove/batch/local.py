@@ -1,6 +1,6 @@
 """`bgremove run --backend local` (the default): this machine's CPU processes or its GPU.
 
-On CPU each worker process (loky, the executor joblib uses) keeps one model session for its life
+On CPU each worker process (pool.py) keeps one model session for its life
 and does read -> mask -> render -> write atomically for one image per task, so decoding,
 inference and PNG encoding of different images overlap; only a small ImageResult comes back. At
 most 2 x workers tasks are in flight, so memory does not grow with the size of the folder, and
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import signal
 from collections.abc import Iterator
 
@@ -51,14 +50,11 @@ def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> No
     if first is None:  # nothing to do (a cron run that finds nothing new): nothing loaded
         return
     tasks = itertools.chain([first], tasks)
-    from joblib.externals.loky import (  # ~0.2 s: only a run with work pays it
-        FIRST_COMPLETED,
-        BrokenProcessPool,
-        get_reusable_executor,
-        wait,
-    )
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    executor, pending = None, {}
+    from bgremove.batch.pool import BrokenProcessPool, WorkerPool
+
+    pool, pending = None, {}
     try:
         while True:
             while len(pending) < 2 * n and not driver.should_stop():
@@ -66,36 +62,40 @@ def _run_pool(driver: Driver, config: WorkerConfig, tasks: Iterator[Task]) -> No
                 if task is None:
                     break
                 with held_signals():  # a worker may be spawned here: see stopping.py
-                    if executor is None:  # lazily: a run with nothing to do loads nothing
-                        executor = get_reusable_executor(max_workers=n, initializer=worker_init,
-                                                         initargs=(os.getpid(),))
-                    pending[executor.submit(process_one, config, task)] = task
+                    if pool is None:  # lazily: a run with nothing to do loads nothing
+                        pool = WorkerPool(n, worker_init, (os.getpid(),))
+                    pending[pool.submit(process_one, config, task)] = task
             if not pending:
                 break
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            codes = ""
+            if any(isinstance(fut.exception(), BrokenProcessPool) for fut in done):
+                # A worker died: every image in flight fails with it (the pool settles them
+                # all before `kill` returns) and a new pool takes the next ones.
+                codes = pool.exit_codes()
+                pool.kill()
+                pool, done = None, list(pending)
             for fut in done:
                 task = pending.pop(fut)
-                driver.finish(task, _pool_result(fut, task, driver.stop_signal()))
+                driver.finish(task, _pool_result(fut, task, driver.stop_signal(), codes))
                 if isinstance(fut.exception(), BrokenProcessPool):
-                    executor = None  # loky replaces a broken pool on the next request
                     remove_partial([task], config.in_root)  # a killed worker's temporary file
     except BaseException:
-        if executor is not None:
-            executor.shutdown(wait=True, kill_workers=True)
+        if pool is not None:
+            pool.kill()
             remove_partial(pending.values(), config.in_root)
         raise
-    if executor is not None:
-        # loky keeps a reusable pool's workers alive for the next job; a run is the last job
-        # of its process (cron, a script), so none may outlive it, holding memory and a model.
-        # Every task has returned, its files written: all a worker has left is its interpreter's
-        # teardown (the model, numpy, OpenCV): a shutdown that waits for it took 0.22 s at the
-        # end of each run on an idle 2-core machine and 0.84 s on a busy one; with the workers
-        # killed, 0.09 s and 0.27 s.
-        executor.shutdown(wait=True, kill_workers=True)
+    if pool is not None:
+        # Every task has returned, its files written: all a worker has left is its
+        # interpreter's teardown (the model, numpy, OpenCV), which nobody waits for: a shutdown
+        # that waited took 0.22 s at the end of each run on an idle 2-core machine and 0.84 s
+        # on a busy one; with the workers killed, 0.09 s and 0.27 s. No worker outlives a run
+        # (cron, a script, a service calling run()), holding memory and a model.
+        pool.kill()
 
 
-def _pool_result(fut, task: Task, stop_signal: int | None) -> ImageResult:
-    from joblib.externals.loky import BrokenProcessPool
+def _pool_result(fut, task: Task, stop_signal: int | None, exit_codes: str = "") -> ImageResult:
+    from bgremove.batch.pool import BrokenProcessPool
 
     exc = fut.exception()
     if exc is None:
@@ -105,8 +105,7 @@ def _pool_result(fut, task: Task, stop_signal: int | None) -> ImageResult:
             return ImageResult(task.rel, "stopped", error=_stopped(stop_signal))
         # A worker died (killed for memory, segfault in a decoder). Every image in flight is
         # marked failed; none is recorded, so the next run retries them.
-        codes = re.search(r"exit codes of the workers are (\{[^}]*\})", str(exc))
-        detail = f" with exit code {codes.group(1)}" if codes else ""
+        detail = f" with exit code {exit_codes}" if exit_codes else ""
         return ImageResult(task.rel, "failed", error=f"worker process died{detail} while it "
                            "held this image (out of memory? a crash in a decoder?)")
     raise exc

@@ -42,7 +42,8 @@ class RunOptions:
     max_pixels: larger images are refused as possible decompression bombs (None: io's default).
     report: JSONL file with one line per image (never inside in_dir).
     progress: "auto" (a bar on a terminal, periodic log lines otherwise), "bar", "log", "quiet".
-    backend_factory: a picklable top-level callable returning a Backend; replaces `weights`
+    backend_factory: a top-level callable returning a Backend, in an importable module (worker
+        processes import it by name; they never run the main script); replaces `weights`
         (tests and embedding applications). Its qualified name enters the manifest key.
     backend: where the images are processed: "local" (this machine's processes or GPU) or
         "ray" (a Ray cluster, bgremove/batch/ray_backend.py; needs the `ray` extra).

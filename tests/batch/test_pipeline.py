@@ -240,8 +240,10 @@ def test_dead_worker_fails_its_images_not_the_run(tmp_path):
     summary = run(_opts(tmp_path, backend_factory=crash_on_red_backend, workers=2,
                         report=report))
     assert summary.processed + summary.failed == 9 and summary.processed >= 4
-    assert "worker process died" in _report(report)["a_red.png"]["error"]
+    error = _report(report)["a_red.png"]["error"]
+    assert "worker process died with exit code {3}" in error  # os._exit(3) in the backend
     assert summary.exit_code == 1
+    assert _child_workers() == []  # the survivor of the broken pool was not left behind
 
 
 def test_unusual_file_names(tmp_path):
@@ -257,7 +259,7 @@ def test_unusual_file_names(tmp_path):
 
 
 def _child_workers() -> list[str]:
-    """Command lines of this process's children that are pool workers (loky's or any other)."""
+    """Command lines of this process's children that are pool workers."""
     me, found = os.getpid(), []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -274,9 +276,36 @@ def _child_workers() -> list[str]:
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process table from /proc")
 def test_no_worker_process_outlives_a_run(tmp_path):
-    """loky keeps a reusable pool's workers alive for a next job; after a run returns none may
-    be left (a cron job or a service calling run() would pile up workers holding a model)."""
+    """After a run returns no worker may be left (a cron job or a service calling run() would
+    pile up workers holding a model)."""
     _folder(tmp_path / "in", 4)
     summary = run(_opts(tmp_path, workers=2))
     assert summary.processed == 4
     assert _child_workers() == []
+
+
+@pytest.mark.slow
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """Worker processes are started without re-running the caller's main script: a script that
+    calls run() at its top level, with no `if __name__ == "__main__":`, works, and its
+    top-level code runs once, not once more in every worker."""
+    import subprocess
+    import sys
+
+    _folder(tmp_path / "in", 6)
+    script = tmp_path / "catalog.py"
+    script.write_text(
+        "import json, os\n"
+        "from bgremove.batch.driver import run\n"
+        "from bgremove.batch.options import RunOptions\n"
+        "from bgremove.inference.testing import fake_backend\n"
+        f"with open({str(tmp_path / 'starts')!r}, 'a') as f:\n"
+        "    f.write('start\\n')\n"
+        f"s = run(RunOptions({str(tmp_path / 'in')!r}, {str(tmp_path / 'out')!r}, workers=2,\n"
+        "                    backend_factory=fake_backend, progress='quiet'))\n"
+        "print(json.dumps([s.processed, s.failed]))\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [6, 0]
+    assert (tmp_path / "starts").read_text() == "start\n"

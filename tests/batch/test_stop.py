@@ -93,9 +93,9 @@ def test_second_signal_stops_at_once(tmp_path):
 
 # 6. A Ctrl-C that lands while workers are being started is not lost.
 def test_ctrl_c_during_worker_start_stops_the_run(tmp_path, monkeypatch):
-    from joblib.externals import loky
+    from bgremove.batch import pool
 
-    real = loky.get_reusable_executor
+    real = pool.WorkerPool
     hits = []
 
     class Ctrl_C_On_Submit:
@@ -111,8 +111,7 @@ def test_ctrl_c_during_worker_start_stops_the_run(tmp_path, monkeypatch):
         def __getattr__(self, name):
             return getattr(self.executor, name)
 
-    monkeypatch.setattr(loky, "get_reusable_executor",
-                        lambda *a, **kw: Ctrl_C_On_Submit(real(*a, **kw)))
+    monkeypatch.setattr(pool, "WorkerPool", lambda *a, **kw: Ctrl_C_On_Submit(real(*a, **kw)))
     _folder(tmp_path / "in", 12)
     summary = run(RunOptions(tmp_path / "in", tmp_path / "out", workers=2, progress="quiet",
                              backend_factory=slow_fake_backend))
@@ -177,15 +176,15 @@ def test_images_a_stop_cut_short_are_stopped_not_failed():
     # systemd's final SIGKILL after a SIGTERM: the dead workers' images were stopped, not broken.
     from concurrent.futures import Future
 
-    from joblib.externals.loky.process_executor import TerminatedWorkerError
-
     from bgremove.batch.local import _pool_result
+    from bgremove.batch.pool import BrokenProcessPool
     from bgremove.batch.worker import Task
 
     fut = Future()
-    fut.set_exception(TerminatedWorkerError("The exit codes of the workers are {SIGKILL(-9)}"))
+    fut.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
     task = Task("/in/a.jpg", "a.jpg", 1, 1, {}, [])
-    stopped = _pool_result(fut, task, signal.SIGTERM)
+    stopped = _pool_result(fut, task, signal.SIGTERM, "{SIGKILL(-9)}")
     assert stopped.status == "stopped" and "SIGTERM" in stopped.error
-    died = _pool_result(fut, task, None)  # no stop asked for: a real crash, say out of memory
-    assert died.status == "failed" and "worker process died" in died.error
+    died = _pool_result(fut, task, None, "{SIGKILL(-9)}")  # no stop asked: say, out of memory
+    assert died.status == "failed"
+    assert "worker process died with exit code {SIGKILL(-9)}" in died.error
