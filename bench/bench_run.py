@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -107,15 +108,29 @@ def _tree_rss(root: int) -> int:
 
 
 def measure(cmd: list[str], env: dict | None = None) -> tuple[float, int, int]:
-    """(seconds, peak tree RSS in bytes, exit code) of one command."""
+    """(seconds, peak tree RSS in bytes, exit code) of one command. The end is taken by a
+    thread blocked in wait(), the moment the command exits: polling every 0.2 s between RSS
+    samples added 0.1 s on average, 3% of a 48-photo bgremove run and nothing to rembg's."""
+    errfile = tempfile.TemporaryFile()  # a file, not a pipe: a chatty tool never blocks on it
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errfile)
+    ended: list[float] = []
+    done = threading.Event()
+
+    def wait() -> None:
+        proc.wait()
+        ended.append(time.perf_counter())
+        done.set()
+
+    threading.Thread(target=wait, daemon=True).start()
     peak = 0
-    while proc.poll() is None:
+    while not done.is_set():
         peak = max(peak, _tree_rss(proc.pid))
-        time.sleep(0.2)
-    elapsed = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        done.wait(0.2)
+    elapsed = ended[0] - start
+    errfile.seek(0)
+    err = errfile.read().decode(errors="replace")
+    errfile.close()
     if proc.returncode != 0:
         print(f"  exit {proc.returncode}: {err.strip()[-500:]}", file=sys.stderr)
     return elapsed, peak, proc.returncode
