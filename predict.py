@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--image", required=True, help="input image")
     p.add_argument("--output", required=True, help="output file (.png, .webp, .jpg)")
-    p.add_argument("--weights", default=None, help="weights file (.onnx, .pth); default: bundled")
+    p.add_argument("--weights", default=None,
+                   help="weights file (.onnx, .pth); default: bundled (int8 on a CPU)")
     p.add_argument("--mask", action="store_true", help="write the alpha mask instead")
     p.add_argument("--tta", action="store_true", help="flip + multi-scale averaging (~5x slower)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")

@@ -95,7 +95,7 @@ def run(
                                         help="PNG level: 0-3 fast (ISA-L), 4-9 smaller (zlib)."),
     jpeg_quality: int = typer.Option(95, min=1, max=100, metavar="Q", help="JPEG/WebP composite quality."),
     weights: Path | None = typer.Option(None, "--weights", "-w", metavar="FILE",
-                                        help="Default: bundled."),
+                                        help="Default: bundled (int8 on a CPU, fp32 on a GPU)."),
     preset: str | None = typer.Option(None, metavar="NAME",
                                       help="Preprocessing preset for foreign ONNX files."),
     tta: bool = typer.Option(False, "--tta", help="Flip and multi-scale test-time augmentation."),
@@ -249,7 +249,7 @@ def export(
 def evaluate(
     dirs: list[Path] = typer.Argument(..., metavar="DIR...", help="Folders with images/ and masks/."),
     weights: Path | None = typer.Option(None, "--weights", "-w", metavar="FILE",
-                                        help="Default: bundled."),
+                                        help="Default: bundled (int8 on a CPU, fp32 on a GPU)."),
     preset: str | None = typer.Option(None, metavar="NAME",
                                       help="Preprocessing preset for foreign ONNX files."),
     tta: bool = typer.Option(False, "--tta", help="Flip and multi-scale test-time augmentation."),

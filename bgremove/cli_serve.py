@@ -23,7 +23,7 @@ def serve(
         help="Require 'Authorization: Bearer TOKEN' on /remove (the variable keeps it out of ps).",
     ),
     weights: Path | None = typer.Option(None, "--weights", "-w", metavar="FILE",
-                                        help="Default: bundled."),
+                                        help="Default: bundled (fp32: requests share batches)."),
     preset: str | None = typer.Option(None, metavar="NAME",
                                       help="Preprocessing preset for foreign ONNX files."),
     device: Device = typer.Option("auto", help="Where the model runs."),
