@@ -11,7 +11,8 @@ the loop for every batch would leave the model idle until the loop got round to 
 
 The queue is not bounded here: Admission bounds the requests that can be in it. Batching does
 not change a mask: the network's answers do not depend on the batch (checked bit-exact for the
-bundled weights on onnxruntime's CPU provider), and everything else is per image.
+bundled fp32 weights on onnxruntime's CPU provider, the server's default; int8 files do not have
+this property, see bgremove/inference/backends/__init__.py), and everything else is per image.
 """
 
 from __future__ import annotations
