@@ -7,8 +7,10 @@ fine one (_FINE px). Only pixels whose 8-bit alpha is strictly between 0 and 255
 product shot that is a thin band, so the work is confined to it:
 
 - The wide pass's box averages are smooth fields, so they are computed at 1/_SCALE resolution:
-  area averages of alpha, colour x alpha (exact 16-bit products) and colour, taken over the
-  image in row strips, then box-blurred there.
+  area averages of alpha, colour x alpha (exact 16-bit products) and colour, then box-blurred
+  there. The averages are taken only on the blocks within the fine pass's reach of a soft one
+  (~35% of a 1600x1200 catalog photo, ~20% of a 4000x3000 one; the same bytes out as the whole
+  image's, tested): the wide pass's CPU time fell by about half, decontamination's by ~15-23%.
 - The fine pass runs at full resolution on the _BLOCK-px blocks that hold soft pixels, each with a
   halo as wide as the fine window's reach, stacked into one tall image per chunk of _CHUNK blocks,
   so each step is one OpenCV or numpy call for all of them (the halo keeps stacked blocks from
@@ -20,7 +22,7 @@ Against the whole-image full-resolution computation (the reference in tests/test
 within 0.1 of 255 on average on the soft pixels. On catalog photos composited over a known
 foreground (bench/bench_decontaminate.py), the edge colour error is that of the block-wise
 implementation before it (25.7 grey levels against 30.5 without decontamination) for ~0.7 of its
-CPU time. Peak memory on 48 MP: a few strip-sized buffers.
+CPU time. Peak memory on 48 MP: a few buffers of _STRIP_PIXELS and the 1/_SCALE fields.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ _WIDE, _FINE = 90, 6  # blur-fusion window sizes in full-resolution pixels
 _SCALE = 8  # the wide pass's resolution divisor: its 90 px window is 11 px there
 _BLOCK = 32  # fine-pass block side: smaller hugs the band closer, larger has less halo overhead
 _CHUNK = 64  # blocks per batch: bounds the stacked float buffers (~1.2 MB each)
-_STRIP_PIXELS = 2_000_000  # wide pass: image rows per strip = this / width
+_STRIP_PIXELS = 2_000_000  # wide pass: pixels of the blocks averaged per call
 _EPS = 1e-5
 
 
@@ -47,7 +49,7 @@ def decontaminate(rgb: np.ndarray, alpha: np.ndarray, out: np.ndarray | None = N
     blocks = _soft_blocks(a8, _BLOCK)
     if not len(blocks):
         return out
-    fields = _wide_fields(rgb, a8)
+    fields = _wide_fields(rgb, a8, blocks)
     af = None if alpha.dtype == np.uint8 else np.clip(alpha, 0.0, 1.0).astype(np.float32)
     for k in range(0, len(blocks), _CHUNK):
         _fine_pass(rgb, a8, af, fields, blocks[k : k + _CHUNK], out)
@@ -78,26 +80,36 @@ class _Fields:
         self.fg, self.bg, self.scale = fg, bg, scale
 
 
-def _wide_fields(rgb: np.ndarray, a8: np.ndarray) -> _Fields:
+def _wide_fields(rgb: np.ndarray, a8: np.ndarray, blocks: np.ndarray) -> _Fields:
     """Box averages over the wide window, from area averages by _SCALE of alpha, colour x alpha
-    and colour, taken in row strips (no full-size temporaries). Colour x alpha is multiplied
-    before averaging, exactly in 16 bits (averaging colour and alpha separately would mix the
-    background into the foreground sum along the edge; rounding the product to 8 bits biased
-    the fields where colour is flat, by up to a grey level after the division by alpha). The
-    background's share, colour x (1 - alpha), is colour minus it."""
+    and colour. Colour x alpha is multiplied before averaging, exactly in 16 bits (averaging
+    colour and alpha separately would mix the background into the foreground sum along the
+    edge; rounding the product to 8 bits biased the fields where colour is flat, by up to a
+    grey level after the division by alpha). The background's share, colour x (1 - alpha), is
+    colour minus it.
+
+    The area averages are taken only on the _BLOCK-px blocks within the fine pass's reach of a
+    soft block (_reach_blocks): the fine pass reads the fields nowhere else, so the rest of the
+    image is left at zero without changing a pixel it writes. On catalog photos that is ~35%
+    of a 1600x1200 image and ~20% of a 4000x3000 one."""
     h, w = a8.shape
-    s = _SCALE
+    s, c = _SCALE, _BLOCK // _SCALE
     lh, lw = -(-h // s), -(-w // s)
-    a = np.empty((lh, lw), np.float32)
-    fa, img = np.empty((lh, lw, 3), np.float32), np.empty((lh, lw, 3), np.float32)
-    rows = max(1, _STRIP_PIXELS // (w * s)) * s
-    for y0 in range(0, h, rows):
-        part_rgb, part_a = _padded(rgb[y0 : y0 + rows], s), _padded(a8[y0 : y0 + rows], s)
+    nby, nbx = -(-h // _BLOCK), -(-w // _BLOCK)
+    near = _near_blocks(blocks, nby, nbx)
+    a = np.zeros((nby * c, nbx * c), np.float32)
+    fa, img = np.zeros((nby * c, nbx * c, 3), np.float32), np.zeros((nby * c, nbx * c, 3), np.float32)
+    step = max(1, _STRIP_PIXELS // _BLOCK**2)
+    for k in range(0, len(near), step):
+        part = near[k : k + step]
+        part_rgb, part_a = _gather(rgb, part, 0), _gather(a8, part, 0)  # edges reflected
         prod = np.multiply(part_rgb, cv2.merge([part_a] * 3), dtype=np.uint16)  # numpy: 3x cv2
-        ly = slice(y0 // s, y0 // s + part_a.shape[0] // s)
         for src, dst, scale in ((part_a, a, 1 / 255), (prod, fa, 1 / 255), (part_rgb, img, 1.0)):
-            small = cv2.resize(src, (lw, part_a.shape[0] // s), interpolation=cv2.INTER_AREA)
-            dst[ly] = small.astype(np.float32) * np.float32(scale)
+            small = cv2.resize(src, (c, len(part) * c), interpolation=cv2.INTER_AREA)
+            cells = dst.reshape(nby, c, nbx, c, -1).swapaxes(1, 2)  # a view: [by, bx] = block
+            cells[part[:, 0], part[:, 1]] = (small.astype(np.float32) * np.float32(scale)
+                                             ).reshape(len(part), c, c, -1)
+    a, fa, img = a[:lh, :lw], fa[:lh, :lw], img[:lh, :lw]
     box = ((_WIDE // s) | 1,) * 2  # odd, so the window stays centred
     blur_a = cv2.blur(a, box)
     fg = cv2.divide(cv2.blur(fa, box), cv2.merge([blur_a + _EPS] * 3))
@@ -105,12 +117,32 @@ def _wide_fields(rgb: np.ndarray, a8: np.ndarray) -> _Fields:
     return _Fields(cv2.split(fg), cv2.split(bg), s)
 
 
-def _padded(x: np.ndarray, s: int) -> np.ndarray:
-    """x grown at the bottom and right to multiples of s, mirrored (as cv2.blur's border)."""
-    dy, dx = -x.shape[0] % s, -x.shape[1] % s
-    if not (dy or dx):
-        return x
-    return cv2.copyMakeBorder(x, 0, dy, 0, dx, cv2.BORDER_REFLECT_101)
+def _near_blocks(blocks: np.ndarray, nby: int, nbx: int) -> np.ndarray:
+    """(N, 2) indices of the blocks within _reach_blocks() of a soft block."""
+    soft = np.zeros((nby, nbx), np.uint8)
+    soft[blocks[:, 0], blocks[:, 1]] = 1
+    r = _reach_blocks()
+    return np.argwhere(cv2.dilate(soft, np.ones((2 * r + 1, 2 * r + 1), np.uint8)))
+
+
+def _reach_blocks() -> int:
+    """How many blocks from a soft block the fine pass still reads a field cell computed from
+    an area average: the field patches _sample_fields takes around a block, widened by the
+    wide box blur's radius (cells beyond the image are the blur's reflections of cells inside,
+    which are nearer)."""
+    c = _BLOCK // _SCALE
+    first, k = _patch_cells(_FINE // 2 + 1)
+    cells = max(first, k - first - c) + (_WIDE // _SCALE | 1) // 2
+    return -(-cells // c)
+
+
+def _patch_cells(halo: int) -> tuple[int, int]:
+    """(cells before a block's corner, cells per side) of the field patch sampled for a block
+    with `halo`: the patch must cover the bilinear reach of every block pixel."""
+    s, side = _SCALE, _BLOCK + 2 * halo
+    first = -(-(halo + s // 2) // s)
+    skip = first * s - halo  # never sample above a patch's first row (resize clamps there)
+    return first, int((skip + side - 0.5) / s - 0.5) + 2
 
 
 def _fine_pass(rgb, a8, af, fields: _Fields, blocks: np.ndarray, out: np.ndarray) -> None:
@@ -210,9 +242,8 @@ def _sample_fields(fields: _Fields, blocks: np.ndarray, halo: int):
     output rows and columns, which blend into the next patch, are cut away. (A resize, not
     matrix products: numpy's BLAS would spin up threads beside the other workers.)"""
     side, n, s = _BLOCK + 2 * halo, len(blocks), fields.scale
-    first = -(-(halo + s // 2) // s)  # patch pixels before the block's corner: the kept rows
-    skip = first * s - halo  # never sample above a patch's first row (resize clamps there)
-    k = int((skip + side - 0.5) / s - 0.5) + 2
+    first, k = _patch_cells(halo)  # patch pixels before the block's corner: the kept rows
+    skip = first * s - halo
     lh, lw = fields.fg[0].shape
     iy = np.clip(blocks[:, 0, None] * (_BLOCK // s) - first + np.arange(k), 0, lh - 1)
     ix = np.clip(blocks[:, 1, None] * (_BLOCK // s) - first + np.arange(k), 0, lw - 1)

@@ -142,6 +142,26 @@ def test_decontamination_blocks_match_whole_image(monkeypatch):
 
 
 
+@pytest.mark.parametrize("block", [32, 16, 56])
+def test_decontamination_wide_pass_near_soft_blocks_equals_everywhere(monkeypatch, block):
+    """The wide pass averages only blocks within the fine pass's reach of a soft pixel: the
+    same bytes as averaging the whole image, for small objects far from and at the border."""
+    monkeypatch.setattr(foreground, "_BLOCK", block)
+    rng = np.random.default_rng(2)
+    h, w = 410, 530
+    rgb = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), np.uint8), (0, 0), 2)
+    mask = np.zeros((h, w), np.float32)
+    cv2.circle(mask, (260, 200), 25, 1.0, -1)  # far from every border
+    cv2.circle(mask, (w - 8, h - 5), 20, 1.0, -1)  # over the last, partial blocks
+    alpha = cv2.GaussianBlur(mask, (0, 0), 2.0)
+    near = decontaminate(rgb, alpha)
+    assert len(foreground._near_blocks(foreground._soft_blocks(foreground._to_u8(alpha), block),
+                                       -(-h // block), -(-w // block))) < (h * w) / block**2 / 2
+    monkeypatch.setattr(foreground, "_reach_blocks", lambda: 1000)  # every block
+    assert not np.array_equal(near, rgb)
+    assert np.array_equal(near, decontaminate(rgb, alpha))
+
+
 def _blur_fusion_reference(rgb, alpha):
     """The estimator decontaminate approximates, run whole-image at full resolution (Forte &
     Pitie 2021, windows 90 then 6 px): the pre-optimisation implementation."""
