@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 from bgremove.errors import BgRemoveError, ConfigError, ImageError
-from bgremove.imaging.compose import OutputOptions, alpha_to_uint8, render_outputs
+from bgremove.imaging.compose import alpha_to_uint8, render_outputs
 from bgremove.imaging.encode import encode_image
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.imaging.safewrite import write_atomic
 
 _FORMATS = {".png": "png", ".webp": "webp", ".jpg": "jpg", ".jpeg": "jpg"}

@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     from bgremove.batch.driver import run
     from bgremove.batch.options import RunOptions
-    from bgremove.imaging.compose import OutputOptions
+    from bgremove.imaging.outputs import OutputOptions
     from bgremove.imaging.read import read_image
     from bgremove.inference.testing import fake_backend
     from tests.malformed import build

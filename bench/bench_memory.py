@@ -26,7 +26,7 @@ DATA = ROOT.parent / "shared" / "data" / "val" / "davis" / "images"
 
 _CHILD = r"""
 import json, resource, sys
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.batch.worker import Task, WorkerConfig, get_remover, process_one
 config = WorkerConfig(OutputOptions(), threads=1, max_pixels=10**10)
 get_remover(config)

@@ -53,7 +53,7 @@ def _outputs(root: Path) -> dict[str, bytes]:
 def _run(in_dir: Path, out_dir: Path, weights: str, cpus: int, backend: str):
     from bgremove.batch.driver import run
     from bgremove.batch.options import RunOptions
-    from bgremove.imaging.compose import OutputOptions
+    from bgremove.imaging.outputs import OutputOptions
 
     return run(RunOptions(in_dir, out_dir, output=OutputOptions(mask=True), weights=weights,
                           device="cpu", workers=cpus, threads=1, progress="quiet",

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from bgremove.batch.driver import run  # noqa: E402
 from bgremove.batch.maskcache import FOLDER  # noqa: E402
 from bgremove.batch.options import RunOptions  # noqa: E402
-from bgremove.imaging.compose import OutputOptions  # noqa: E402
 from bgremove.imaging.formats import is_image_name  # noqa: E402
+from bgremove.imaging.outputs import OutputOptions  # noqa: E402
 
 
 def _inputs(src: Path, n: int, dest: Path) -> int:

@@ -93,7 +93,7 @@ def _rss_mb() -> float:
 
 def child(args) -> None:
     """One measurement; prints a JSON line."""
-    from bgremove.imaging.compose import OutputOptions
+    from bgremove.imaging.outputs import OutputOptions
 
     t0 = time.perf_counter()
     remover = _remover(args, bool(args.tta))

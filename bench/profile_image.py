@@ -87,7 +87,7 @@ def install(timers: Timers, remover) -> None:
 
 def profile(files: list[Path], weights: str | None, out: Path) -> dict[str, list[float]]:
     from bgremove.batch.worker import Task, WorkerConfig, get_remover, process_one
-    from bgremove.imaging.compose import OutputOptions
+    from bgremove.imaging.outputs import OutputOptions
 
     config = WorkerConfig(OutputOptions(), weights=weights, threads=1)
     remover = get_remover(config)
@@ -120,7 +120,7 @@ def run_costs(weights: str | None, photo: Path, out: Path) -> dict[str, float]:
     from bgremove.batch.pool import WorkerPool
     from bgremove.batch.report import ImageResult, ReportWriter
     from bgremove.batch.worker import Task, WorkerConfig, get_remover
-    from bgremove.imaging.compose import OutputOptions
+    from bgremove.imaging.outputs import OutputOptions
 
     config = WorkerConfig(OutputOptions(), weights=weights, threads=1)
     t = time.perf_counter()

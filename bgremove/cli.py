@@ -146,7 +146,7 @@ def run(
     interrupted (the next run resumes).
     """
     from bgremove.batch.options import RunOptions
-    from bgremove.imaging.compose import OutputOptions
+    from bgremove.imaging.outputs import OutputOptions
 
     try:
         output = OutputOptions(

@@ -74,13 +74,13 @@ def check_color(text: str) -> None:
 
 
 def check_margin(text: str) -> None:
-    from bgremove.imaging.compose import margin_pixels
+    from bgremove.imaging.outputs import margin_pixels
 
     margin_pixels(margin_value(text), 100, 100)
 
 
 def check_canvas(text: str) -> None:
-    from bgremove.imaging.canvas import parse_canvas
+    from bgremove.imaging.outputs import parse_canvas
 
     parse_canvas(text)
 

@@ -147,7 +147,7 @@ def count_images(root: Path) -> int:
 
 def output_paths(out_dir: Path, found: Found, names: dict[str, str]) -> dict[str, str]:
     """Where each output of `found` goes: the same subfolder under OUT_DIR, named by `names`
-    (compose.output_names(found.stem, ...))."""
+    (outputs.output_names(found.stem, ...))."""
     parent = os.path.dirname(found.rel)
     base = os.path.join(str(out_dir), parent) if parent else str(out_dir)
     return {kind: os.path.join(base, name) for kind, name in names.items()}

@@ -36,7 +36,7 @@ from bgremove.batch.stopping import StopFlag
 from bgremove.batch.storage import Location
 from bgremove.batch.worker import Task
 from bgremove.errors import ConfigError
-from bgremove.imaging.compose import OutputOptions, output_names
+from bgremove.imaging.outputs import OutputOptions, output_names
 from bgremove.imaging.safewrite import remove_temps
 
 _MAX_CLEAN_FOLDERS = 100_000  # folders remembered for the end-of-run clean-up (memory bound)

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING
 
 from bgremove.errors import BgRemoveError
 from bgremove.imaging.completeness import PNG_END
-from bgremove.imaging.encode import encode_image
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FOLDER = ".bgremove-masks"
 
@@ -40,6 +40,9 @@ def cache_path(out_dir: str, rel: str, size: int, mtime_ns: int, model_key: str)
 
 def load(path: str, shape: tuple[int, int]) -> np.ndarray | None:
     """The cached HW uint8 mask, or None when it is missing, incomplete or not `shape`."""
+    import cv2  # here, not at the top: a run's parent uses this module's paths only
+    import numpy as np
+
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -56,6 +59,7 @@ def load(path: str, shape: tuple[int, int]) -> np.ndarray | None:
 def store(path: str, a8: np.ndarray, forbidden: str | None = None) -> bool:
     """Write the mask atomically; False (and nothing left behind) when that fails: a cache that
     cannot be written costs the next re-render a network pass, never this image."""
+    from bgremove.imaging.encode import encode_image
     from bgremove.imaging.safewrite import make_folder, write_atomic
 
     try:

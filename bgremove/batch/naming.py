@@ -1,6 +1,6 @@
 """Output names: the base each image's outputs are named after, collision-free by construction.
 
-An image's outputs are its base plus one suffix per output (compose.output_names: `.png`,
+An image's outputs are its base plus one suffix per output (outputs.output_names: `.png`,
 `.mask.png`, `.jpg` or `.bg.png`, ...). Within one folder (outputs mirror the input tree, so
 folders never share outputs), letter case ignored as on case-insensitive filesystems:
 
@@ -56,7 +56,7 @@ def assign_bases(images: Iterable[str], subdirs: Iterable[str],
     """{image file name: base} for the images of one folder (see the module docstring).
 
     `subdirs`: the folder's subfolder names (they are mirrored as folders in OUT_DIR);
-    `suffixes`: what each output adds to the base (compose.output_names("", options))."""
+    `suffixes`: what each output adds to the base (outputs.output_names("", options))."""
     images = sorted(images)
     reserved = {d.casefold() for d in subdirs}
     by_stem = {n: _names(stem(n), suffixes) for n in images}

@@ -14,7 +14,7 @@ from typing import Any
 
 from bgremove.batch.storage import Location, as_location, check_urls, is_url
 from bgremove.errors import ConfigError
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 
 DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("local", "ray")
@@ -34,7 +34,7 @@ def cpu_cores() -> int:
 class RunOptions:
     """Everything `run()` needs.
 
-    output: which files are written per image and how (compose.OutputOptions).
+    output: which files are written per image and how (outputs.OutputOptions).
     workers: CPU worker processes (None: one per core). On CUDA one process drives the GPU and
         `workers` sizes its decode/encode thread pool instead.
     threads: intra-op threads per worker (None: cores // workers, so 1 with the default workers).
@@ -174,7 +174,7 @@ def check_paths(options: RunOptions) -> tuple[Location, Location]:
 def _check_single(options: RunOptions, image: Path, out_dir: Path) -> tuple[Path, Path]:
     """One image: OUT may be anywhere (its folder too), as long as no output replaces it."""
     from bgremove.batch.discover import single_image
-    from bgremove.imaging.compose import output_names
+    from bgremove.imaging.outputs import output_names
 
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"output path exists and is not a folder: {options.out_dir}")

@@ -19,7 +19,7 @@ from bgremove.batch.options import RunOptions, cpu_cores
 from bgremove.batch.report import DAMAGED, ImageResult, mask_quality
 from bgremove.batch.worker import WorkerConfig, failed_result, get_remover
 from bgremove.errors import ConfigError
-from bgremove.imaging.compose import final_alpha, output_names, render
+from bgremove.imaging.outputs import output_names
 
 STDIO = "-"
 
@@ -51,6 +51,7 @@ def run_pipe(options: RunOptions, stdin: BinaryIO, stdout: BinaryIO) -> ImageRes
     options or an unusable model; a bad image gives a failed result and writes nothing."""
     kind = check(options)
     from bgremove.batch.local import use_gpu
+    from bgremove.imaging.compose import final_alpha, render
     from bgremove.imaging.read import DEFAULT_MAX_PIXELS, read_image
 
     config = WorkerConfig.from_options(options, "cuda" if use_gpu(options) else "cpu")

@@ -30,7 +30,7 @@ from bgremove.batch.discover import DiscoveryStats, Found, output_paths
 from bgremove.batch.manifest import Manifest, Row, file_digest, options_key
 from bgremove.batch.options import RunOptions
 from bgremove.batch.select import Selection
-from bgremove.imaging.compose import output_names
+from bgremove.imaging.outputs import output_names
 
 NEW, CHANGED, UNCHANGED, FAILED = "new", "changed", "unchanged", "failed before"
 _MANIFEST_VERSION = 1

@@ -14,11 +14,12 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TextIO
-
-import numpy as np
+from typing import TYPE_CHECKING, TextIO
 
 from bgremove.errors import ConfigError
+
+if TYPE_CHECKING:  # the run's parent records results without numpy; its workers compute them
+    import numpy as np
 
 # Quality thresholds on the downsampled mask (fraction of pixels with alpha > 0.5).
 EMPTY_BELOW = 0.001
@@ -82,8 +83,8 @@ def mask_quality(alpha: np.ndarray) -> tuple[float, list[str]]:
     elif coverage > FULL_ABOVE:
         flags.append("full_frame")
     else:
-        ring = np.concatenate([fg[0], fg[-1], fg[:, 0], fg[:, -1]])
-        if ring.mean() > BORDER_ABOVE:
+        edges = (fg[0], fg[-1], fg[:, 0], fg[:, -1])
+        if sum(int(e.sum()) for e in edges) / sum(e.size for e in edges) > BORDER_ABOVE:
             flags.append("touches_border")
     unsure = float(((view > 0.1) & (view < 0.9)).mean()) if fg.size else 0.0
     if unsure >= UNCERTAIN_SHARE and unsure >= UNCERTAIN_PER_OBJECT * coverage:

@@ -4,6 +4,10 @@ Each worker process keeps one Remover (one model session) for its whole life, ca
 options that built it, and loads it only for the first image that needs the network: an image
 whose mask the driver found in the mask cache (maskcache.py) is rendered from it. Only the small
 Task and ImageResult records cross process boundaries.
+
+The run's parent imports this module too, for Task, WorkerConfig and the functions it hands
+the pool, so the pixel code (numpy, OpenCV, PIL) is imported where it runs, in the worker's
+functions: the parent starts its pool without loading it (~0.1 s sooner, tests/batch/test_parent_imports.py).
 """
 
 from __future__ import annotations
@@ -11,14 +15,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from bgremove.batch import maskcache
 from bgremove.batch.report import DAMAGED, MASK_FLAGS, ImageResult, mask_quality
 from bgremove.errors import BgRemoveError, ConfigError, ImageError
-from bgremove.imaging.compose import OutputOptions, final_alpha, render
+from bgremove.imaging.outputs import OutputOptions
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -169,6 +174,8 @@ def write_outputs(config: WorkerConfig, task: Task, image: Any, alpha: np.ndarra
                   start: float) -> ImageResult:
     """Cache the mask (when the task has a cache file), render every requested output and write
     each atomically; then report success. `alpha`: the network's HW float mask."""
+    from bgremove.imaging.compose import final_alpha
+
     quality = mask_quality(alpha)
     a8 = final_alpha(alpha, config.output.threshold)  # what rendering uses: cached as it is
     if task.mask_cache is not None:
@@ -179,6 +186,7 @@ def write_outputs(config: WorkerConfig, task: Task, image: Any, alpha: np.ndarra
 def write_rendered(config: WorkerConfig, task: Task, image: Any, a8: np.ndarray,
                    quality: tuple[float, list[str]], source: str, start: float) -> ImageResult:
     from bgremove.batch.storage import write_output  # local: makedirs + io.write_atomic
+    from bgremove.imaging.compose import render
 
     coverage, flags = quality[0], list(quality[1])
     rendered = render(image.rgb, a8, config.output, icc_profile=image.icc_profile)

@@ -16,44 +16,11 @@ input, plus the canvas itself.
 
 from __future__ import annotations
 
-import re
-
 import cv2
 import numpy as np
 
-from bgremove.errors import ConfigError
-
-DEFAULT_FILL = 0.85
-DEFAULT_MAX_UPSCALE = 2.0
-MAX_SIDE = 16384
-MAX_PIXELS = 64_000_000  # the default input limit: a canvas is never bigger than an input may be
 UPSCALE_CAPPED = "upscale_capped"  # review flag: the object fills less than asked
 _STRIP = 1_000_000  # canvas pixels per strip when un-premultiplying
-
-
-def parse_canvas(value: str | int | tuple[int, int]) -> tuple[int, int]:
-    """'2000' or 2000 -> (2000, 2000); '1600x1200' -> (1600, 1200) as (width, height)."""
-    if isinstance(value, tuple | list):
-        size = tuple(int(v) for v in value)
-    elif isinstance(value, int) and not isinstance(value, bool):
-        size = (value, value)
-    else:
-        m = re.fullmatch(r"\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*", str(value))
-        if m is None:
-            raise ConfigError(f"canvas must be a side (2000) or WIDTHxHEIGHT (1600x1200): {value!r}")
-        w = int(m.group(1))
-        size = (w, int(m.group(2)) if m.group(2) else w)
-    if len(size) != 2 or min(size) < 1 or max(size) > MAX_SIDE or size[0] * size[1] > MAX_PIXELS:
-        raise ConfigError(f"canvas must be 1..{MAX_SIDE} pixels a side and at most "
-                          f"{MAX_PIXELS:,} pixels: {value!r}")
-    return size  # type: ignore[return-value]
-
-
-def check_fit(fill: float, max_upscale: float) -> None:
-    if not 0.0 < fill <= 1.0:
-        raise ConfigError(f"--fill must be in (0, 1], the share of the canvas the object spans: {fill}")
-    if not max_upscale >= 1.0:
-        raise ConfigError(f"--max-upscale must be at least 1 (1: never enlarge): {max_upscale}")
 
 
 def fit(box_w: int, box_h: int, canvas: tuple[int, int], fill: float,

@@ -5,7 +5,7 @@
     r = Remover(tta=True)                          # load once, reuse for a folder
     alpha = r.mask("shoe.jpg")                     # HW float32 in [0, 1], full resolution
     res = r.process("shoe.jpg", OutputOptions(bg_color="white"))
-    res.outputs["cutout"], res.outputs["composite"]  # encoded bytes, see compose.output_names
+    res.outputs["cutout"], res.outputs["composite"]  # encoded bytes, see outputs.output_names
 
 Images may be paths, encoded bytes, PIL images or HWC uint8 RGB arrays. Input transparency is
 respected: the predicted mask is multiplied by the input's alpha.
@@ -21,13 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from bgremove.errors import ConfigError
-from bgremove.imaging.compose import (
-    OutputOptions,
-    cutout_rgba,
-    decontaminate,
-    final_alpha,
-    render_outputs,
-)
+from bgremove.imaging.compose import cutout_rgba, decontaminate, final_alpha, render_outputs
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.imaging.read import DEFAULT_MAX_PIXELS, ImageSource, LoadedImage, read_image
 from bgremove.inference.backends.base import Backend
 from bgremove.inference.cleanup import Cleanup

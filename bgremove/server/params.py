@@ -17,8 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bgremove.errors import ConfigError
-from bgremove.imaging.canvas import DEFAULT_FILL, DEFAULT_MAX_UPSCALE
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import DEFAULT_FILL, DEFAULT_MAX_UPSCALE, OutputOptions
 from bgremove.server.problems import Problem
 
 FORMATS = {"cutout": ("png", "webp"), "mask": ("png",), "composite": ("jpg", "webp", "png")}

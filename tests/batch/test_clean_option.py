@@ -12,7 +12,7 @@ from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
 from bgremove.batch.plan import run_keys
 from bgremove.batch.worker import WorkerConfig, get_remover
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference import testing
 from bgremove.inference.testing import counting_backend
 

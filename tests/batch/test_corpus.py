@@ -11,7 +11,7 @@ from malformed import build
 
 from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.testing import fake_backend
 
 # What a failure looks like when code broke instead of a file: an exception's class name

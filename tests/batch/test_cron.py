@@ -16,7 +16,7 @@ from bgremove.batch.driver import run
 from bgremove.batch.manifest import MANIFEST_NAME, Manifest
 from bgremove.batch.report import mask_quality
 from bgremove.cli import app
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 
 
 def _product(path: Path, w: int = 40, h: int = 30) -> Path:

@@ -16,7 +16,7 @@ from bgremove.batch.driver import run
 from bgremove.batch.dryrun import dry_run
 from bgremove.batch.options import RunOptions
 from bgremove.batch.select import Selection
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.testing import fake_backend
 
 

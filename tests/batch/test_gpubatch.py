@@ -11,7 +11,7 @@ from PIL import Image
 from bgremove.batch.gpu import input_shape, run_batched
 from bgremove.batch.report import Progress
 from bgremove.batch.worker import Task, WorkerConfig, get_remover, process_one
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.preprocess import Preprocessing
 from bgremove.inference.testing import fake_backend
 

@@ -11,7 +11,8 @@ from PIL import Image
 
 from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
-from bgremove.imaging.compose import OutputOptions, crop_box
+from bgremove.imaging.compose import crop_box
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.testing import fake_backend
 
 SIDE, FILL = 2000, 0.85

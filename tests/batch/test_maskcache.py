@@ -16,7 +16,7 @@ from bgremove.batch.driver import run
 from bgremove.batch.manifest import Manifest, options_key
 from bgremove.batch.options import RunOptions
 from bgremove.batch.plan import run_keys
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference import testing
 from bgremove.inference.testing import counting_backend, fake_backend
 

@@ -6,7 +6,7 @@ import os
 import random
 
 from bgremove.batch.naming import assign_bases
-from bgremove.imaging.compose import OutputOptions, output_names
+from bgremove.imaging.outputs import OutputOptions, output_names
 
 SUFFIXES = [".png", ".mask.png"]
 

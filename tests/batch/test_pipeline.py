@@ -16,7 +16,7 @@ from bgremove.batch.driver import run
 from bgremove.batch.lock import RunLock
 from bgremove.batch.options import RunOptions
 from bgremove.errors import ConfigError
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.testing import (
     broken_backend,
     crash_on_red_backend,

@@ -17,7 +17,7 @@ from PIL import Image
 from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
 from bgremove.errors import ConfigError, MissingExtraError
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.testing import broken_backend, fake_backend
 
 

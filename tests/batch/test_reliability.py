@@ -18,7 +18,8 @@ from quick_runs import quick_options as _opts
 from bgremove.batch.driver import run
 from bgremove.batch.manifest import MANIFEST_NAME
 from bgremove.batch.options import RunOptions
-from bgremove.imaging.compose import OutputOptions, alpha_to_uint8
+from bgremove.imaging.compose import alpha_to_uint8
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.testing import fake_backend
 
 

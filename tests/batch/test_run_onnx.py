@@ -8,7 +8,7 @@ from PIL import Image
 
 from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 
 pytest.importorskip("torch", reason="exporting the tiny test model needs torch")
 

@@ -12,7 +12,7 @@ from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
 from bgremove.batch.storage import as_location, check_urls
 from bgremove.errors import ConfigError, MissingExtraError
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.testing import fake_backend
 
 

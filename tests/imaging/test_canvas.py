@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from bgremove.errors import ConfigError
-from bgremove.imaging.canvas import UPSCALE_CAPPED, fit, parse_canvas, place_on_canvas
-from bgremove.imaging.compose import OutputOptions, crop_box, final_alpha, render
+from bgremove.imaging.canvas import UPSCALE_CAPPED, fit, place_on_canvas
+from bgremove.imaging.compose import crop_box, final_alpha, render
+from bgremove.imaging.outputs import OutputOptions, parse_canvas
 
 
 def _decode(data: bytes) -> np.ndarray:

@@ -12,16 +12,15 @@ from PIL import Image
 from bgremove.errors import ConfigError
 from bgremove.imaging import foreground
 from bgremove.imaging.compose import (
-    OutputOptions,
     composite,
     crop_box,
     cutout_rgba,
     decontaminate,
     final_alpha,
-    output_names,
     parse_color,
     render_outputs,
 )
+from bgremove.imaging.outputs import OutputOptions, output_names
 
 
 def _decode(data: bytes) -> tuple[np.ndarray, dict]:

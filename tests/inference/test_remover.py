@@ -14,7 +14,7 @@ from PIL import Image
 
 import bgremove
 from bgremove.errors import ConfigError, ImageError
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.imaging.read import read_image
 from bgremove.inference import remover as api
 from bgremove.inference.remover import Remover, Result, remove

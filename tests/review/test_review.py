@@ -19,7 +19,7 @@ from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
 from bgremove.cli import app
 from bgremove.errors import ConfigError
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.testing import fake_backend
 from bgremove.review.collect import collect
 from bgremove.review.page import write_review

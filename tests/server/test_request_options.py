@@ -11,7 +11,7 @@ from serving import encode, multipart, product_photo
 
 pytest.importorskip("fastapi")
 
-from bgremove.imaging.compose import OutputOptions  # noqa: E402
+from bgremove.imaging.outputs import OutputOptions  # noqa: E402
 from bgremove.server import imagework  # noqa: E402
 from bgremove.server.params import PASSTHROUGH, RemoveParams, merged, rendering  # noqa: E402
 from bgremove.server.problems import Problem  # noqa: E402

@@ -14,7 +14,7 @@ from serving import Served, encode, product_photo
 
 from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
-from bgremove.imaging.compose import OutputOptions
+from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.backends import default_weights
 
 pytest.importorskip("fastapi")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # a run's parent finds the weights through this package without loading them
+    import numpy as np
 
-from bgremove.inference.preprocess import Preprocessing
+    from bgremove.inference.preprocess import Preprocessing
 
 
 class Backend(Protocol):
