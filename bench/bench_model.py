@@ -54,7 +54,9 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[320, 512])
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
-    import onnxruntime as ort
+    from bgremove.inference.backends import import_onnxruntime
+
+    ort = import_onnxruntime()
 
     model_args = {**DEFAULT_ARGS, "encoder": args.encoder}
     model = build_model(model_args).eval()

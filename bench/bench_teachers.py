@@ -19,7 +19,9 @@ import numpy as np
 
 
 def session(path: str, threads: int):
-    import onnxruntime as ort
+    from bgremove.inference.backends import import_onnxruntime
+
+    ort = import_onnxruntime()
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads

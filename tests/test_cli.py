@@ -2,6 +2,7 @@
 reach the library, and errors become the documented exit codes."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -111,6 +112,19 @@ def test_a_run_starts_its_workers_before_loading_any_pixel_library(tmp_path, wei
                          check=True)
     assert json.loads(res.stdout.splitlines()[-1]) == [0, []], res.stderr
     assert len(list((out / "sub").glob("*.mask.png"))) == 3
+
+
+def test_a_run_leaves_nothing_of_onnxruntime_in_the_users_home(tmp_path, weights):
+    """onnxruntime's Linux wheels keep a telemetry database under ~/.cache/Microsoft unless
+    ORT_DISABLE_TELEMETRY is set before they load: a run (its workers load the model) must not
+    write into its user's home."""
+    src, out, home = _photos(tmp_path / "in"), tmp_path / "out", tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"} | {"HOME": str(home)}
+    subprocess.run([sys.executable, "-m", "bgremove", "run", str(src), str(out), "--weights",
+                    weights, "--workers", "2", "--progress", "quiet"], env=env, check=True)
+    assert len(list((out / "sub").glob("*.png"))) == 3
+    assert list(home.rglob("*")) == []
 
 def test_bad_file_gives_exit_1_and_good_images_are_written(tmp_path, weights):
     src, out = _photos(tmp_path / "in"), tmp_path / "out"

@@ -82,8 +82,11 @@ def _write_metadata(path: Path, props: dict[str, str]) -> None:
 
 
 def _max_diff(model, onnx_path: Path, shape: tuple[int, ...]) -> float:
-    import onnxruntime as ort
     import torch
+
+    from bgremove.inference.backends import import_onnxruntime
+
+    ort = import_onnxruntime()
 
     # A real-looking input range: normalised pixels lie in about [-2.5, 2.5].
     x = np.random.default_rng(0).uniform(-2.0, 2.0, shape).astype(np.float32)

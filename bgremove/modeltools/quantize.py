@@ -70,6 +70,9 @@ def _batches(files: list[Path], pre: Preprocessing) -> Iterator[np.ndarray]:
 def quantize_int8(
     fp32_path: str | Path, output: str | Path, calibration_dir: str | Path, limit: int = 64
 ) -> QuantReport:
+    from bgremove.inference.backends import import_onnxruntime
+
+    import_onnxruntime()  # its telemetry off before the quantisation tools load it
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,

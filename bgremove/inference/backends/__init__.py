@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from bgremove.errors import WeightsError
 from bgremove.inference.backends.base import Backend
 
-__all__ = ["Backend", "load_backend", "default_weights", "resolve_weights", "cuda_usable"]
+__all__ = ["Backend", "load_backend", "default_weights", "resolve_weights", "cuda_usable",
+           "import_onnxruntime"]
 
 DEFAULT_WEIGHTS_NAME = "bgremove-lite0.onnx"  # fp32
 # The same weights quantised (modeltools/quantize.py): the default where images go through the
@@ -89,7 +91,19 @@ def cuda_usable() -> bool:
     if not (os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia")):
         return False
     try:
-        import onnxruntime
+        onnxruntime = import_onnxruntime()
     except ImportError:
         return False
     return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def import_onnxruntime() -> Any:
+    """onnxruntime, with its usage telemetry off. Its Linux wheels (1.32 here) record every
+    session in an SQLite file under ~/.cache/Microsoft/DeveloperTools, each worker of a run
+    writing to it, for upload to Microsoft's event collector: nothing a catalog's cron job on a
+    server should do to its user's home. The library reads ORT_DISABLE_TELEMETRY when it
+    loads, so it is set here, before the import; a value the user set is kept."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime

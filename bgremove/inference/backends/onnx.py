@@ -26,8 +26,9 @@ class OnnxBackend:
         threads: int | None = None,
         preset: str | None = None,
     ) -> None:
-        import onnxruntime as ort
+        from bgremove.inference.backends import import_onnxruntime
 
+        ort = import_onnxruntime()
         path = Path(path)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
