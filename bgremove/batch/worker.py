@@ -7,7 +7,8 @@ Task and ImageResult records cross process boundaries.
 
 The run's parent imports this module too, for Task, WorkerConfig and the functions it hands
 the pool, so the pixel code (numpy, OpenCV, PIL) is imported where it runs, in the worker's
-functions: the parent starts its pool without loading it (~0.1 s sooner, tests/batch/test_parent_imports.py).
+functions: the parent starts its pool without loading it (~0.1 s sooner; tests/test_cli.py checks
+the parent's modules when its pool starts).
 """
 
 from __future__ import annotations
