@@ -124,15 +124,17 @@ def alpha_to_uint8(alpha: np.ndarray, lo: float = 0.0, hi: float = 1.0) -> np.nd
         return alpha.astype(np.uint8) * np.uint8(255)
     gain = 255.0 / (hi - lo)
     out = np.empty(alpha.shape, np.uint8)
-    # OpenCV when it can take the array: 2 passes instead of numpy's 5 (a 1600x1200 mask:
-    # ~5 ms -> ~1 ms); it rounds exact halves to even, numpy's +0.5 up: 7 in 100001 of a ramp.
+    # OpenCV when it can take the array: one pass (a*gain + b*0 + offset, saturated to 8 bits,
+    # so below lo is 0) instead of numpy's 5 (a 1600x1200 mask: ~5 ms -> ~0.8 ms; a 14 MP one
+    # 3.8 ms, against 5.0 for the max + convertScaleAbs before it, same bytes); it rounds exact
+    # halves to even, numpy's +0.5 up: 7 in 100001 of a ramp.
     fast = alpha.dtype in (np.float32, np.float64) and alpha.ndim == 2 \
         and alpha.strides[1] == alpha.itemsize
     for y0, y1 in _strips(alpha.shape[0], alpha.shape[1]):
         a = alpha[y0:y1]
         # A 1x1 array is read by OpenCV as a scalar (cv2.max returns 4x1): numpy for that one.
-        if fast and a.size > 1:  # max first: convertScaleAbs takes |x|, nothing below lo < 0
-            out[y0:y1] = cv2.convertScaleAbs(cv2.max(a, lo), alpha=gain, beta=-lo * gain)
+        if fast and a.size > 1:
+            out[y0:y1] = cv2.addWeighted(a, gain, a, 0.0, -lo * gain, dtype=cv2.CV_8U)
         else:
             out[y0:y1] = np.clip((a - lo) * gain + 0.5, 0, 255).astype(np.uint8)
     return out
