@@ -63,9 +63,9 @@ def render(rgb: np.ndarray, alpha: np.ndarray, options: OutputOptions,
     bgr = options.cutout and options.cutout_format == "png" \
         and not png_fast_path(options.png_compression)
     rgba = _rgba(rgb, a8, bgr)
-    fg = rgba[..., 2::-1] if bgr else rgba[..., :3]  # views: decontamination writes in place
     if options.decontaminate:
-        decontaminate(rgb, a8, out=fg)
+        decontaminate(rgb, a8, out=rgba, bgr=bgr)  # in place: its alpha channel is a8
+    fg = rgba[..., 2::-1] if bgr else rgba[..., :3]
     if options.cutout:
         out["cutout"] = encode_image(
             rgba, options.cutout_format, png_compression=options.png_compression,

@@ -161,6 +161,27 @@ def test_decontamination_wide_pass_near_soft_blocks_equals_everywhere(monkeypatc
     assert np.array_equal(near, decontaminate(rgb, alpha))
 
 
+@pytest.mark.parametrize("bgr", [False, True], ids=["rgba", "bgra"])
+def test_decontamination_into_a_whole_cutout_equals_into_its_colour_view(bgr):
+    """render() hands decontaminate the 4-channel cutout (whole pixels written, alpha = a8)
+    instead of its colour view: the same bytes, in both channel orders, with objects over the
+    last, clipped blocks too."""
+    from bgremove.imaging.compose import _rgba
+
+    rng = np.random.default_rng(5)
+    h, w = 203, 157
+    rgb = cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), np.uint8), (0, 0), 2)
+    mask = np.zeros((h, w), np.float32)
+    cv2.circle(mask, (70, 90), 40, 1.0, -1)
+    cv2.circle(mask, (w - 6, h - 4), 25, 1.0, -1)
+    a8 = final_alpha(cv2.GaussianBlur(mask, (0, 0), 3.0))
+    via_view, whole = _rgba(rgb, a8, bgr), _rgba(rgb, a8, bgr)
+    decontaminate(rgb, a8, out=via_view[..., 2::-1] if bgr else via_view[..., :3])
+    decontaminate(rgb, a8, out=whole, bgr=bgr)
+    assert not np.array_equal(via_view, _rgba(rgb, a8, bgr))  # it changed edge pixels
+    assert np.array_equal(whole, via_view)
+
+
 def _blur_fusion_reference(rgb, alpha):
     """The estimator decontaminate approximates, run whole-image at full resolution (Forte &
     Pitie 2021, windows 90 then 6 px): the pre-optimisation implementation."""
