@@ -91,6 +91,27 @@ def test_cutout_rgba_and_composite():
     assert np.abs(comp[0, 1].astype(int) - (178, 50, 50)).max() <= 1
 
 
+@pytest.mark.parametrize("color", [(255, 255, 255), (0, 0, 0), (1, 128, 254)])
+def test_composite_is_the_rounded_blend_for_every_value_alpha_and_layout(color):
+    """Every (colour value, alpha) pair, from RGB, RGBA and BGRA inputs and at 1-pixel sizes:
+    round((c x a + bg x (255 - a)) / 255), the integer formula, exactly."""
+    from bgremove.imaging.compose import _composite_u8
+
+    v, a = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    rgb = np.stack([v, 255 - v, (v * 7) % 256], -1).astype(np.uint8)
+    a8 = a.astype(np.uint8)
+    blend = rgb.astype(np.int64) * a8[..., None] + np.array(color) * (255 - a8[..., None])
+    expected = ((blend + 127) // 255).astype(np.uint8)
+    rgba = np.dstack([rgb, a8])
+    bgra = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])
+    assert np.array_equal(_composite_u8(rgb, a8, color), expected)
+    assert np.array_equal(_composite_u8(rgba, a8, color), expected)
+    assert np.array_equal(_composite_u8(bgra, a8, color, bgr=True), expected)
+    for h, w in ((1, 1), (1, 5), (7, 1)):
+        assert np.array_equal(_composite_u8(rgb[:h, 100:100 + w], a8[:h, 100:100 + w], color),
+                              expected[:h, 100:100 + w])
+
+
 def test_final_alpha_cuts_sigmoid_tails():
     alpha = np.array([[0.0, 0.004, 0.019, 0.5, 0.981, 0.999, 1.0]], np.float32)
     assert list(final_alpha(alpha)[0]) == [0, 0, 0, 128, 255, 255, 255]
