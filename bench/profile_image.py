@@ -7,7 +7,8 @@
 The photos are bench_run.py's benchmark folder (CCP and DAVIS photos at catalog sizes). Each
 image goes through the real worker function (bgremove.batch.worker.process_one, default outputs: a PNG
 cutout written atomically) in this process, with one inference and one OpenCV thread as a run's
-workers have; the library functions it calls are wrapped with timers, so every stage is the code
+workers have, and a worker's heap settings (freed memory kept for the next image: heap.py);
+the library functions it calls are wrapped with timers, so every stage is the code
 a run executes. Times are CPU time of this process (time.process_time), the median over images:
 on a shared machine that is what the work costs, where wall time would add the neighbours' load.
 Stages nest only where said ("mask upsampling" includes the tiled refinement's own resizes).
@@ -86,12 +87,14 @@ def install(timers: Timers, remover) -> None:
 
 
 def profile(files: list[Path], weights: str | None, out: Path) -> dict[str, list[float]]:
+    from bgremove.batch.heap import keep_freed_memory
     from bgremove.batch.worker import Task, WorkerConfig, get_remover, process_one
     from bgremove.imaging.outputs import OutputOptions
 
     config = WorkerConfig(OutputOptions(), weights=weights, threads=1)
     remover = get_remover(config)
     cv2.setNumThreads(1)
+    keep_freed_memory()  # as worker_init does: without it every image pays page faults again
     timers = Timers()
     install(timers, remover)
     per_stage: dict[str, list[float]] = defaultdict(list)
