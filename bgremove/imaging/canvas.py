@@ -60,25 +60,28 @@ def place_on_canvas(fg: np.ndarray, a8: np.ndarray, canvas: tuple[int, int], fil
 def _resize_premultiplied(fg: np.ndarray, a8: np.ndarray, nw: int, nh: int
                           ) -> tuple[np.ndarray, np.ndarray]:
     # colour x alpha fits uint16 exactly (255 * 255 = 65025); alpha x 257 spans 0..65535.
+    # Plane by plane: numpy broadcasting alpha over a trailing axis of 3 or 4 ran its loops a
+    # pixel at a time (placing a 1100x800 box on a 2000 px canvas: 76 -> 35 ms; the same bytes).
     h, w = a8.shape
     stack = np.empty((h, w, 4), np.uint16)
-    stack[..., :3] = fg
-    stack[..., :3] *= a8[..., None]
-    stack[..., 3] = a8
-    stack[..., 3] *= 257
+    rows = max(1, _STRIP // w)
+    for y0 in range(0, h, rows):  # strips: the temporaries stay small
+        a = a8[y0:y0 + rows]
+        cv2.merge([np.multiply(fg[y0:y0 + rows], cv2.merge([a] * 3), dtype=np.uint16),
+                   np.multiply(a, 257, dtype=np.uint16)], dst=stack[y0:y0 + rows])
     enlarge = nw > w or nh > h
     scaled = cv2.resize(stack, (nw, nh), interpolation=cv2.INTER_CUBIC if enlarge else cv2.INTER_AREA)
     del stack
-    out_fg = np.zeros((nh, nw, 3), np.uint8)
+    out_fg = np.empty((nh, nw, 3), np.uint8)
     out_a = np.empty((nh, nw), np.uint8)
     step = max(1, _STRIP // nw)
     for y0 in range(0, nh, step):
-        part = scaled[y0:y0 + step].astype(np.float32)
-        alpha = part[..., 3] * (1.0 / 257.0)  # 0..255
+        planes = [p.astype(np.float32) for p in cv2.split(scaled[y0:y0 + step])]
+        alpha = planes[3] * (1.0 / 257.0)  # 0..255
         a = np.clip(alpha + 0.5, 0, 255).astype(np.uint8)
-        colour = part[..., :3] / np.maximum(alpha, 1e-3)[..., None]
-        colour = np.clip(colour + 0.5, 0, 255).astype(np.uint8)
-        colour[a == 0] = 0  # no colour where nothing shows (as in a cutout)
-        out_fg[y0:y0 + step] = colour
+        np.maximum(alpha, 1e-3, out=alpha)
+        colour = [np.clip(p / alpha + 0.5, 0, 255).astype(np.uint8) for p in planes[:3]]
+        # no colour where nothing shows (as in a cutout)
+        cv2.merge([cv2.bitwise_and(c, c, mask=a) for c in colour], dst=out_fg[y0:y0 + step])
         out_a[y0:y0 + step] = a
     return out_fg, out_a

@@ -82,6 +82,33 @@ def test_premultiplied_resampling_keeps_edges_free_of_the_background_colour():
         assert (out_fg[out_a == 0] == 0).all()  # no colour where nothing shows
 
 
+def _premultiplied_reference(fg, a8, nw, nh):
+    """The resampling written the plain numpy way: premultiply, resize, divide, round."""
+    stack = np.dstack([fg.astype(np.uint16) * a8[..., None], a8.astype(np.uint16) * 257])
+    enlarge = nw > fg.shape[1] or nh > fg.shape[0]
+    part = cv2.resize(stack, (nw, nh), interpolation=cv2.INTER_CUBIC if enlarge
+                      else cv2.INTER_AREA).astype(np.float32)
+    alpha = part[..., 3] * np.float32(1.0 / 257.0)
+    a = np.clip(alpha + 0.5, 0, 255).astype(np.uint8)
+    colour = np.clip(part[..., :3] / np.maximum(alpha, np.float32(1e-3))[..., None] + 0.5,
+                     0, 255).astype(np.uint8)
+    colour[a == 0] = 0
+    return colour, a
+
+
+@pytest.mark.parametrize("size,new", [((110, 80), (170, 120)), ((110, 80), (50, 36)),
+                                      ((1, 1), (4, 4)), ((40, 1), (2, 80)), ((3, 5), (9, 15))])
+def test_premultiplied_resampling_is_the_reference_arithmetic(size, new):
+    from bgremove.imaging.canvas import _resize_premultiplied
+
+    rng = np.random.default_rng(3)
+    fg = rng.integers(0, 256, size + (3,), np.uint8)
+    a8 = rng.integers(0, 256, size, np.uint8)
+    a8[a8 < 40], a8[a8 > 230] = 0, 255
+    ours, ref = _resize_premultiplied(fg, a8, *new), _premultiplied_reference(fg, a8, *new)
+    assert np.array_equal(ours[0], ref[0]) and np.array_equal(ours[1], ref[1])
+
+
 def test_render_on_canvas_centres_the_box_at_the_fill(tmp_path):
     rgb, alpha = _object()
     opts = OutputOptions(canvas="1000", fill=0.8, bg_color="white", mask=True, max_upscale=10)
