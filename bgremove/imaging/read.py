@@ -268,6 +268,6 @@ def _from_array(arr: np.ndarray, max_pixels: int) -> LoadedImage:
     if arr.shape[2] == 4:
         alpha = np.ascontiguousarray(arr[..., 3])
         if alpha.min() < 255:
-            return LoadedImage(rgb=over_white(arr[..., :3], alpha), alpha=alpha)
+            return LoadedImage(rgb=over_white(arr, alpha), alpha=alpha)
         arr = arr[..., :3]
     return LoadedImage(rgb=np.ascontiguousarray(arr))

@@ -95,7 +95,7 @@ def test_cutout_rgba_and_composite():
 def test_composite_is_the_rounded_blend_for_every_value_alpha_and_layout(color):
     """Every (colour value, alpha) pair, from RGB, RGBA and BGRA inputs and at 1-pixel sizes:
     round((c x a + bg x (255 - a)) / 255), the integer formula, exactly."""
-    from bgremove.imaging.compose import _composite_u8
+    from bgremove.imaging.colour import blend_over
 
     v, a = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
     rgb = np.stack([v, 255 - v, (v * 7) % 256], -1).astype(np.uint8)
@@ -104,11 +104,11 @@ def test_composite_is_the_rounded_blend_for_every_value_alpha_and_layout(color):
     expected = ((blend + 127) // 255).astype(np.uint8)
     rgba = np.dstack([rgb, a8])
     bgra = np.ascontiguousarray(rgba[..., [2, 1, 0, 3]])
-    assert np.array_equal(_composite_u8(rgb, a8, color), expected)
-    assert np.array_equal(_composite_u8(rgba, a8, color), expected)
-    assert np.array_equal(_composite_u8(bgra, a8, color, bgr=True), expected)
+    assert np.array_equal(blend_over(rgb, a8, color), expected)
+    assert np.array_equal(blend_over(rgba, a8, color), expected)
+    assert np.array_equal(blend_over(bgra, a8, color, bgr=True), expected)
     for h, w in ((1, 1), (1, 5), (7, 1)):
-        assert np.array_equal(_composite_u8(rgb[:h, 100:100 + w], a8[:h, 100:100 + w], color),
+        assert np.array_equal(blend_over(rgb[:h, 100:100 + w], a8[:h, 100:100 + w], color),
                               expected[:h, 100:100 + w])
 
 
