@@ -45,6 +45,16 @@ class ColourBackend:
         return out
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """onnxruntime graphs that sessions cache (backends/ortcache.py) go to a folder of the test
+    session's, not the user's ~/.cache; subprocesses inherit it through the environment."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BGREMOVE_CACHE_DIR", str(tmp_path_factory.mktemp("bgremove-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def fake_backend() -> ColourBackend:
     return ColourBackend()

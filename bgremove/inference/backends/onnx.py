@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from bgremove.errors import ConfigError, WeightsError
+from bgremove.inference.backends.ortcache import create_session
 from bgremove.inference.backends.presets import preset_for
 from bgremove.inference.preprocess import Preprocessing, logit
 
@@ -37,8 +38,8 @@ class OnnxBackend:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(
-                str(path), opts, providers=_providers(device, ort.get_available_providers())
+            self.session = create_session(
+                ort, path, opts, _providers(device, ort.get_available_providers())
             )
         except Exception as exc:  # onnxruntime raises its own exception types per failure kind
             raise WeightsError(f"cannot load ONNX model {path}: {exc}") from exc
