@@ -1,5 +1,6 @@
-"""PIL images of any mode as HWC uint8 RGB (plus the alpha they carried), and back on white;
-colour options (`parse_color`).
+"""PIL images of any mode as HWC uint8 RGB (plus the alpha they carried); colour over a solid
+colour by an alpha (`blend_over`: composites, transparent inputs flattened onto white); colour
+options (`parse_color`).
 
 CMYK through its ICC profile when it has one, 16-bit and float grey scaled to 8 bits, palette and
 grey transparency kept as alpha; large images converted in row bands so a 48 MP photo is never

@@ -2,8 +2,9 @@
 
 Creating a CPU session runs onnxruntime's graph optimisations (constant folding, fusing the int8
 file's QuantizeLinear/DequantizeLinear pairs into QLinear kernels, the NCHWc layout of the CPU
-kernels): ~60 of the ~120 ms of CPU a worker spends loading the bundled int8 file, paid by every
-worker of every run, which a cron job's small batches feel most. The optimised graph can be
+kernels): about half of the CPU a worker spends loading the bundled int8 file (~300 against
+~150 ms on a 2-core AVX2 EPYC), paid by every worker of every run, which a cron job's small
+batches feel most. The optimised graph can be
 saved and loaded back with the optimisations off; the outputs are the same to the bit (tested).
 
 The saved graph is only valid where it was made: the NCHWc layout follows the CPU's vector width
