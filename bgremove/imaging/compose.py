@@ -149,9 +149,8 @@ def _rgba(rgb: np.ndarray, a8: np.ndarray, bgr: bool = False) -> np.ndarray:
     for y0, y1 in _strips(*a8.shape):  # strips: temporaries stay small on 48 MP images
         a = a8[y0:y1]
         colour = cv2.bitwise_and(rgb[y0:y1], rgb[y0:y1], mask=a)  # alpha 0: all zeros
-        if bgr:
-            colour = cv2.cvtColor(colour, cv2.COLOR_RGB2BGR)
-        cv2.merge([colour, a], dst=out[y0:y1])  # 2 passes where convert + mix + mask took 3
+        planes = list(cv2.split(colour))  # 4 planes merge ~2x faster than a 3 + 1 mix
+        cv2.merge([*(planes[::-1] if bgr else planes), a], dst=out[y0:y1])
     return out
 
 
