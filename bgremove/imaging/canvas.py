@@ -67,8 +67,8 @@ def _resize_premultiplied(fg: np.ndarray, a8: np.ndarray, nw: int, nh: int
     rows = max(1, _STRIP // w)
     for y0 in range(0, h, rows):  # strips: the temporaries stay small
         a = a8[y0:y0 + rows]
-        cv2.merge([np.multiply(fg[y0:y0 + rows], cv2.merge([a] * 3), dtype=np.uint16),
-                   np.multiply(a, 257, dtype=np.uint16)], dst=stack[y0:y0 + rows])
+        planes = [np.multiply(c, a, dtype=np.uint16) for c in cv2.split(fg[y0:y0 + rows])]
+        cv2.merge([*planes, np.multiply(a, 257, dtype=np.uint16)], dst=stack[y0:y0 + rows])
     enlarge = nw > w or nh > h
     scaled = cv2.resize(stack, (nw, nh), interpolation=cv2.INTER_CUBIC if enlarge else cv2.INTER_AREA)
     del stack
