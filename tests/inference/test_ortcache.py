@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from tiny_model import make_tiny_onnx
@@ -10,7 +12,7 @@ from bgremove.inference.backends import import_onnxruntime
 from bgremove.inference.backends.onnx import OnnxBackend
 from bgremove.inference.backends.ortcache import cache_folder
 
-WEIGHTS_INT8 = "weights/bgremove-lite0.int8.onnx"
+WEIGHTS_INT8 = Path(__file__).resolve().parents[2] / "weights" / "bgremove-lite0.int8.onnx"
 
 
 @pytest.fixture

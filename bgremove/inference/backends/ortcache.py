@@ -19,6 +19,7 @@ BGREMOVE_ORT_CACHE=0 turns it off.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
@@ -80,6 +81,7 @@ def _cache_file(ort: Any, path: Path) -> Path | None:
     return folder / f"{path.stem}-{key.hexdigest()[:24]}.onnx"
 
 
+@functools.cache  # read once per process, not per session
 def _cpu_flags() -> str:
     """This CPU's instruction-set flags (Linux), else what the platform says of the processor."""
     try:
