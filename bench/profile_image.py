@@ -9,8 +9,11 @@ image goes through the real worker function (bgremove.batch.worker.process_one, 
 cutout written atomically) in this process, with one inference and one OpenCV thread as a run's
 workers have, and a worker's heap settings (freed memory kept for the next image: heap.py);
 the library functions it calls are wrapped with timers, so every stage is the code
-a run executes. Times are CPU time of this process (time.process_time), the median over images:
-on a shared machine that is what the work costs, where wall time would add the neighbours' load.
+a run executes. Times are CPU time of this process (time.process_time): on a shared machine that
+is what the work costs, where wall time would add the neighbours' load. Each stage's median over
+the images says what a typical photo costs; its mean is what a folder's throughput follows, and
+the two part where a stage's cost has a long tail (decontamination grows with the share of soft
+alpha: a few percent of most photos, half of a few).
 Stages nest only where said ("mask upsampling" includes the tiled refinement's own resizes).
 
 Below the table, the costs a run adds around the worker function, measured once: starting a
@@ -168,15 +171,17 @@ def main() -> None:
     import bgremove
 
     print(f"bgremove {bgremove.__file__}, weights {args.weights or 'bundled'}; "
-          "CPU ms per image, median (one thread)")
+          "CPU ms per image (one thread): median, mean, 90th percentile")
     for size in args.sizes.split(","):
         w, h = (int(v) for v in size.split("x"))
         files = [p for p in photos if cv2.imread(str(p), cv2.IMREAD_REDUCED_GRAYSCALE_8)
                  .shape[::-1] == (w // 8, h // 8)][: args.n]
         stages = profile(files, args.weights, out)
-        print(f"\n{size} ({len(files)} photos)")
+        print(f"\n{size} ({len(files)} photos)  {'median':>7} {'mean':>7} {'p90':>7}")
         for stage, values in stages.items():
-            print(f"  {stage:<34} {statistics.median(values):7.1f}")
+            p90 = statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
+            print(f"  {stage:<34} {statistics.median(values):7.1f} "
+                  f"{statistics.mean(values):7.1f} {p90:7.1f}")
     print()
     for name, value in run_costs(args.weights, photos[0], out).items():
         print(f"  {name:<60} {value:7.1f}")
