@@ -21,9 +21,12 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache" / "ort"
 
 
-def _outputs(path, shape=(2, 3, 96, 64)):
-    x = np.random.default_rng(0).uniform(-2, 2, shape).astype(np.float32)
-    return OnnxBackend(path, device="cpu", threads=1).predict(x)
+def _input(shape=(2, 3, 96, 64)):
+    return np.random.default_rng(0).uniform(-2, 2, shape).astype(np.float32)
+
+
+def _outputs(path):
+    return OnnxBackend(path, device="cpu", threads=1).predict(_input())
 
 
 @pytest.mark.parametrize("which", ["tiny", "shipped int8"])
@@ -39,9 +42,9 @@ def test_a_session_from_the_cache_gives_the_same_outputs(tmp_path, cache, which)
     assert np.array_equal(first, plain) and np.array_equal(again, plain)
 
 
-def _plain_outputs(path, shape=(2, 3, 96, 64)):
+def _plain_outputs(path):
     ort = import_onnxruntime()
-    x = np.random.default_rng(0).uniform(-2, 2, shape).astype(np.float32)
+    x = _input()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
