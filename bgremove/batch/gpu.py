@@ -87,7 +87,8 @@ class _Batcher:
                 self.finish(task, failed_result(task, exc, start))
             return
         for (task, image, start), alpha in zip(items, alphas, strict=True):
-            fut = self.pool.submit(write_outputs, self.config, task, image, alpha, start)
+            fut = self.pool.submit(write_outputs, self.config, task, image, alpha, start,
+                                   self.remover.preprocessing.sharpen)
             self.writes.append((task, start, fut))
         self.drain(2 * self.batch_size)
 

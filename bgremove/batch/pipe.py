@@ -62,8 +62,9 @@ def run_pipe(options: RunOptions, stdin: BinaryIO, stdout: BinaryIO) -> ImageRes
     try:
         source = stdin.read() if name == "<stdin>" else name
         image = read_image(source, max_pixels=options.max_pixels or DEFAULT_MAX_PIXELS)
-        alpha = get_remover(config).mask(image)
-        coverage, flags = mask_quality(alpha)
+        remover = get_remover(config)
+        alpha = remover.mask(image)
+        coverage, flags = mask_quality(alpha, remover.preprocessing.sharpen)
         a8 = final_alpha(alpha, config.output.threshold)
         rendered = render(image.rgb, a8, config.output, icc_profile=image.icc_profile)
     except ConfigError as exc:

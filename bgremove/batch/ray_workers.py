@@ -107,9 +107,12 @@ class GpuActor:
         n, start = len(batch["task"]), time.perf_counter()
         failed, alphas, fatal = list(batch["failed"]), [b""] * n, self.fatal
         todo = [i for i in range(n) if not failed[i]] if not fatal else []
+        masks, sharpen = [], 1.0
         try:
-            masks = get_remover(self.config).masks(
-                [pickle.loads(batch["image"][i]) for i in todo]) if todo else []
+            if todo:
+                remover = get_remover(self.config)
+                masks = remover.masks([pickle.loads(batch["image"][i]) for i in todo])
+                sharpen = remover.preprocessing.sharpen
         except ConfigError as exc:  # the model itself is unusable: the run stops
             fatal, todo = str(exc) or type(exc).__name__, []
         except Exception as exc:  # noqa: BLE001 - a failing batch fails its images
@@ -120,7 +123,8 @@ class GpuActor:
                 alphas[i] = pickle.dumps(alpha, pickle.HIGHEST_PROTOCOL)
         share = (time.perf_counter() - start) / max(1, len(todo))
         return {**batch, "alpha": _objects(alphas), "failed": _objects(failed),
-                "seconds": batch["seconds"] + share, "fatal": _objects([fatal] * n)}
+                "seconds": batch["seconds"] + share, "fatal": _objects([fatal] * n),
+                "sharpen": np.full(n, sharpen)}  # the weights' edge sharpening, for the flags
 
 
 def write(batch: dict[str, np.ndarray], config: WorkerConfig) -> dict[str, np.ndarray]:
@@ -133,7 +137,8 @@ def write(batch: dict[str, np.ndarray], config: WorkerConfig) -> dict[str, np.nd
             start = time.perf_counter() - float(batch["seconds"][i])
             try:
                 image, alpha = pickle.loads(batch["image"][i]), pickle.loads(batch["alpha"][i])
-                result = write_outputs(config, task, image, alpha, start).to_json()
+                result = write_outputs(config, task, image, alpha, start,
+                                       float(batch["sharpen"][i])).to_json()
             except Exception as exc:  # noqa: BLE001 - e.g. a full disk: this image fails
                 result = failed_result(task, exc, start).to_json()
         results.append(result)

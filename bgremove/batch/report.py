@@ -64,7 +64,7 @@ class ImageResult:
         return text
 
 
-def mask_quality(alpha: np.ndarray) -> tuple[float, list[str]]:
+def mask_quality(alpha: np.ndarray, sharpen: float = 1.0) -> tuple[float, list[str]]:
     """Coverage and review flags from an HW float mask, on a strided view (~256 px long side)
     so the cost is negligible next to encoding.
 
@@ -72,7 +72,9 @@ def mask_quality(alpha: np.ndarray) -> tuple[float, list[str]]:
     0.9 on at least UNCERTAIN_SHARE of the image and at least UNCERTAIN_PER_OBJECT times the
     object's own area): what a crowd kept as a ghost or a fence smeared in looks like. On
     val/davis it caught 11 of the 16 lowest-IoU frames and flagged 2 of the 74 frames with
-    IoU >= 0.8 (bench/bench_flags.py)."""
+    IoU >= 0.8 (bench/bench_flags.py). `sharpen`: the weights' edge sharpening, already in
+    `alpha` (inference/sharpen.py); the band is mapped through it, so the flag judges the
+    network's own probabilities, as it was tuned on them."""
     step = max(1, max(alpha.shape[:2]) // _QUALITY_SIDE)
     view = alpha[::step, ::step]
     fg = view > 0.5
@@ -86,10 +88,17 @@ def mask_quality(alpha: np.ndarray) -> tuple[float, list[str]]:
         edges = (fg[0], fg[-1], fg[:, 0], fg[:, -1])
         if sum(int(e.sum()) for e in edges) / sum(e.size for e in edges) > BORDER_ABOVE:
             flags.append("touches_border")
-    unsure = float(((view > 0.1) & (view < 0.9)).mean()) if fg.size else 0.0
+    lo, hi = (0.1, 0.9) if sharpen == 1.0 else _sharpened_band(sharpen)
+    unsure = float(((view > lo) & (view < hi)).mean()) if fg.size else 0.0
     if unsure >= UNCERTAIN_SHARE and unsure >= UNCERTAIN_PER_OBJECT * coverage:
         flags.append("uncertain_mask")
     return round(coverage, 5), flags
+
+
+def _sharpened_band(sharpen: float) -> tuple[float, float]:
+    from bgremove.inference.sharpen import band  # numpy: only where masks are
+
+    return band(0.1, 0.9, sharpen)
 
 
 class ReportWriter:

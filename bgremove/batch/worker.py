@@ -137,8 +137,9 @@ def process_one(config: WorkerConfig, task: Task) -> ImageResult:
         image = read_task_image(config, task.path)
         if cached_result := from_cache(config, task, image, start):
             return cached_result
-        alpha = get_remover(config).mask(image)  # the LoadedImage: keeps input transparency
-        return write_outputs(config, task, image, alpha, start)
+        remover = get_remover(config)
+        alpha = remover.mask(image)  # the LoadedImage: keeps input transparency
+        return write_outputs(config, task, image, alpha, start, remover.preprocessing.sharpen)
     except ConfigError as exc:
         raise ConfigError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - one bad image must never stop a catalog run
@@ -172,12 +173,13 @@ def from_cache(config: WorkerConfig, task: Task, image: Any, start: float) -> Im
 
 
 def write_outputs(config: WorkerConfig, task: Task, image: Any, alpha: np.ndarray,
-                  start: float) -> ImageResult:
+                  start: float, sharpen: float = 1.0) -> ImageResult:
     """Cache the mask (when the task has a cache file), render every requested output and write
-    each atomically; then report success. `alpha`: the network's HW float mask."""
+    each atomically; then report success. `alpha`: the Remover's HW float mask, `sharpen` its
+    weights' edge sharpening (for the review flags)."""
     from bgremove.imaging.compose import final_alpha
 
-    quality = mask_quality(alpha)
+    quality = mask_quality(alpha, sharpen)
     a8 = final_alpha(alpha, config.output.threshold)  # what rendering uses: cached as it is
     if task.mask_cache is not None:
         maskcache.store(task.mask_cache, a8, config.in_root)

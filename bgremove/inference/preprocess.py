@@ -35,6 +35,9 @@ class Preprocessing:
         with "area" and 0.794 through rembg).
     minmax: stretch each output to [0, 1] by its own min and max (rembg does so for U-2-Net
         and ISNet, whose raw outputs rarely reach 0 and 1).
+    sharpen: the full-resolution mask's logits are multiplied by this (inference/sharpen.py),
+        a calibration measured for each set of weights on its selection split; files written
+        before this field existed read it as 1.0 (unchanged).
     """
 
     input_size: int = 320
@@ -47,6 +50,7 @@ class Preprocessing:
     pad_square: bool = True
     resample: str = "area"
     minmax: bool = False
+    sharpen: float = 1.0
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -58,6 +62,8 @@ class Preprocessing:
         for key in ("mean", "std"):
             if key in known:
                 known[key] = tuple(float(v) for v in known[key])
+        if "sharpen" in known:
+            known["sharpen"] = float(known["sharpen"])
         return cls(**known)
 
     @classmethod

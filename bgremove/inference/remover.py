@@ -36,6 +36,7 @@ from bgremove.inference.preprocess import (
     stretch,
     unpad,
 )
+from bgremove.inference.sharpen import sharpen
 from bgremove.inference.tiling import TileConfig, predict_masks
 from bgremove.inference.tta import DEFAULT_SCALES, PredictFn, transforms
 
@@ -123,8 +124,9 @@ class Remover:
         pre = self.preprocessing
         alphas = predict_masks(self._predict, [im.rgb for im in loaded], pre, self.tiles,
                                self.transforms)
-        if self.cleanup is not None:
+        if self.cleanup is not None:  # its thresholds were tuned on the network's probabilities
             alphas = [self.cleanup(a) for a in alphas]
+        alphas = [sharpen(a, pre.sharpen) for a in alphas]
         for im, alpha in zip(loaded, alphas, strict=True):
             if im.alpha is not None:
                 alpha *= im.alpha.astype(np.float32) * (1.0 / 255.0)

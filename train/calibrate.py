@@ -1,0 +1,134 @@
+"""Measure the edge sharpening a set of weights needs, on a run's selection split, and store it.
+
+    python -m train.calibrate --run runs/distil-320 weights/bgremove-lite0.onnx
+    python -m train.calibrate --write 2 weights/bgremove-lite0.pth weights/bgremove-lite0*.onnx
+
+The first form runs the weights once per selection photo (as `bgremove run` does: full
+resolution, tiled where large, sharpening off) and scores its mask as `bgremove eval` does, after
+sharpening by each factor (inference/sharpen.py): MAE per set and their mean, with IoU and
+boundary F (which sharpening leaves unchanged: it keeps 0.5) and the share of soft pixels in the
+written 8-bit alpha, which decontamination and PNG encoding pay for. Only the selection split is
+read, never val/: the factor is chosen here and val/ is reported with it.
+
+The second form writes the chosen factor into each file's stored preprocessing (a .pth's
+"preprocessing", an .onnx file's metadata), so every tool that runs the file applies it. Export
+copies it from the .pth, so exported and quantised files inherit it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0)
+
+
+def score_factors(weights: str, items: dict[str, list[tuple[Path, Path]]],
+                  factors: tuple[float, ...], threads: int = 1) -> dict[float, dict[str, dict]]:
+    """{factor: {set: {"mae", "iou", "boundary_f", "soft"}}}, means over each set's photos."""
+    from bgremove.imaging.compose import final_alpha
+    from bgremove.inference.remover import Remover
+    from bgremove.inference.sharpen import sharpen
+    from bgremove.modeltools.evaluate import read_mask, read_rgb
+    from bgremove.modeltools.metrics import image_metrics
+
+    remover = Remover(weights, device="cpu", threads=threads)
+    backend = remover.backend
+    backend.preprocessing = dataclasses.replace(backend.preprocessing, sharpen=1.0)
+    sums = {f: {} for f in factors}
+    for name, pairs in items.items():
+        for image_path, mask_path in pairs:
+            rgb, gt = read_rgb(image_path), read_mask(mask_path)
+            if rgb.shape[:2] != gt.shape:
+                continue
+            p = remover.mask(rgb)
+            for f in factors:
+                q = sharpen(p, f)
+                m = image_metrics(q, gt)
+                a8 = final_alpha(q)
+                m["soft"] = float(np.count_nonzero((a8 > 0) & (a8 < 255)) / a8.size)
+                acc = sums[f].setdefault(name, {"n": 0})
+                acc["n"] += 1
+                for k in ("mae", "iou", "boundary_f", "soft"):
+                    acc[k] = acc.get(k, 0.0) + m[k]
+    return {f: {n: {k: v / a["n"] for k, v in a.items() if k != "n"} for n, a in s.items()}
+            for f, s in sums.items()}
+
+
+def selection_items(run: Path) -> dict[str, list[tuple[Path, Path]]]:
+    from train.score import selection_sets
+
+    return {s.name: [it for it in s.items if it[1] is not None] for s in selection_sets(run)}
+
+
+def write_factor(paths: list[Path], factor: float) -> None:
+    for path in paths:
+        if path.suffix == ".onnx":
+            _write_onnx(path, factor)
+        else:
+            _write_pth(path, factor)
+        print(f"{path}: sharpen = {factor}")
+
+
+def _write_onnx(path: Path, factor: float) -> None:
+    import onnx
+
+    from bgremove.inference.backends.onnx import METADATA_KEY
+
+    model = onnx.load(str(path))
+    entry = next((e for e in model.metadata_props if e.key == METADATA_KEY), None)
+    if entry is None:
+        raise SystemExit(f"{path} has no {METADATA_KEY} metadata: not a bgremove file")
+    entry.value = json.dumps({**json.loads(entry.value), "sharpen": factor}, sort_keys=True)
+    onnx.save(model, str(path))
+
+
+def _write_pth(path: Path, factor: float) -> None:
+    from bgremove.model.checkpoint import atomic_torch_save, read_checkpoint
+
+    ckpt = read_checkpoint(path)
+    ckpt["preprocessing"] = {**(ckpt.get("preprocessing") or {}), "sharpen": factor}
+    atomic_torch_save(ckpt, path)
+
+
+def print_table(results: dict[float, dict[str, dict]]) -> None:
+    names = list(next(iter(results.values())))
+    print("factor  mean MAE  " + "  ".join(f"{n[:14]:>14}" for n in names)
+          + "    IoU  bound.F   soft")
+    for f, sets in results.items():
+        mean = {k: float(np.mean([sets[n][k] for n in names])) for k in ("mae", "iou",
+                                                                       "boundary_f", "soft")}
+        print(f"{f:6.2f}  {mean['mae']:8.5f}  " + "  ".join(f"{sets[n]['mae']:14.4f}" for n in names)
+              + f"  {mean['iou']:.4f}  {mean['boundary_f']:.4f}  {mean['soft']:.3f}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("weights", nargs="+", type=Path)
+    parser.add_argument("--run", type=Path, help="training run whose selection.json to score on")
+    parser.add_argument("--factors", type=float, nargs="+", default=list(FACTORS))
+    parser.add_argument("--limit", type=int, default=0, help="photos per set (0 = all)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--write", type=float, metavar="FACTOR",
+                        help="store FACTOR in the weights files instead of measuring")
+    args = parser.parse_args(argv)
+    if args.write is not None:
+        write_factor(args.weights, args.write)
+        return
+    if args.run is None:
+        parser.error("--run is needed to measure (or --write to store a factor)")
+    items = selection_items(args.run)
+    if args.limit:
+        items = {n: pairs[: args.limit] for n, pairs in items.items()}
+    print(f"selection of {args.run}: " + ", ".join(f"{n} {len(p)}" for n, p in items.items()))
+    for path in args.weights:
+        print(f"\n{path}: MAE after sharpening by each factor")
+        print_table(score_factors(str(path), items, tuple(args.factors), args.threads))
+
+
+if __name__ == "__main__":
+    main()
