@@ -48,6 +48,7 @@ STAGES = [
     ("mask upsampling (+ tiled refine)", "bgremove.inference.tiling", "resize_mask"),
     ("mask upsampling (+ tiled refine)", "bgremove.inference.tiling", "uncertainty_band"),
     ("mask upsampling (+ tiled refine)", "bgremove.inference.tiling", "predict_tiled"),
+    ("edge sharpening", "bgremove.inference.remover", "sharpen"),
     ("coverage / flags", "bgremove.batch.worker", "mask_quality"),
     ("8-bit alpha", "bgremove.imaging.compose", "final_alpha"),
     ("RGBA canvas", "bgremove.imaging.compose", "_rgba"),

@@ -126,7 +126,7 @@ class Remover:
                                self.transforms)
         if self.cleanup is not None:  # its thresholds were tuned on the network's probabilities
             alphas = [self.cleanup(a) for a in alphas]
-        alphas = [sharpen(a, pre.sharpen) for a in alphas]
+        alphas = [sharpen(a, pre.sharpen, out=a) for a in alphas]  # each is this call's own
         for im, alpha in zip(loaded, alphas, strict=True):
             if im.alpha is not None:
                 alpha *= im.alpha.astype(np.float32) * (1.0 / 255.0)
