@@ -91,17 +91,3 @@ def test_preprocessing_reads_old_files_as_unsharpened():
     assert Preprocessing.from_dict({"input_size": 320}).sharpen == 1.0
     pre = Preprocessing.from_json(Preprocessing(sharpen=2).to_json())
     assert pre.sharpen == 2.0 and isinstance(pre.sharpen, float)
-
-
-def test_calibrate_writes_the_factor_into_pth_and_onnx(tmp_path):
-    pytest.importorskip("torch")
-    pytest.importorskip("onnx")
-    from tests.tiny_model import make_tiny_onnx
-    from train.calibrate import write_factor
-
-    pth, onnx_path = make_tiny_onnx(tmp_path)
-    write_factor([pth, onnx_path], 2.0)
-    for path in (pth, onnx_path):
-        r = Remover(str(path), device="cpu")
-        assert r.preprocessing.sharpen == 2.0
-        assert r.preprocessing.input_size == 64  # the rest of the stored preprocessing is kept
