@@ -7,6 +7,7 @@ arrive and only counters (plus the first few failure messages) survive until the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -88,14 +89,16 @@ def mask_quality(alpha: np.ndarray, sharpen: float = 1.0) -> tuple[float, list[s
         edges = (fg[0], fg[-1], fg[:, 0], fg[:, -1])
         if sum(int(e.sum()) for e in edges) / sum(e.size for e in edges) > BORDER_ABOVE:
             flags.append("touches_border")
-    lo, hi = (0.1, 0.9) if sharpen == 1.0 else _sharpened_band(sharpen)
+    lo, hi = _unsure_band(sharpen)
     unsure = float(((view > lo) & (view < hi)).mean()) if fg.size else 0.0
     if unsure >= UNCERTAIN_SHARE and unsure >= UNCERTAIN_PER_OBJECT * coverage:
         flags.append("uncertain_mask")
     return round(coverage, 5), flags
 
 
-def _sharpened_band(sharpen: float) -> tuple[float, float]:
+@functools.lru_cache(maxsize=8)
+def _unsure_band(sharpen: float) -> tuple[float, float]:
+    """(0.1, 0.9) through the weights' sharpening: once per factor, not once per image."""
     from bgremove.inference.sharpen import band  # numpy: only where masks are
 
     return band(0.1, 0.9, sharpen)
