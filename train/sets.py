@@ -53,8 +53,15 @@ def select_split(items: list[Item], directory: Path, count: int, cfg: dict,
                  fixed: Selection) -> tuple[list[Item], list[Item]]:
     """Hold out `count` items for selection. The choice is recorded in `fixed` and reused as it
     is when the folder is listed again (a resumed run whose teacher labels have grown since
-    keeps scoring the same photos, so its epochs stay comparable)."""
+    keeps scoring the same photos, so its epochs stay comparable). A folder named in
+    `selection_alias` (the same photos labelled by another teacher) takes its old folder's
+    recorded choice (the record moves to the new folder, so the selection split keeps one set
+    per pool), and a run on the new labels holds out the photos its parent held out."""
     key = str(directory)
+    aliases = {str(resolve_dir(k, cfg["data_root"])): str(resolve_dir(v, cfg["data_root"]))
+               for k, v in cfg.get("selection_alias", {}).items()}
+    if key not in fixed and aliases.get(key) in fixed:
+        fixed[key] = fixed.pop(aliases[key])
     if key not in fixed:
         _, held = split_items(items, 0.0, cfg["seed"], key, count)
         fixed[key] = sorted(img.stem for img, _ in held)

@@ -30,6 +30,8 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "holdout_sets": ([], "'dir:count': items of a training folder held out as '<set>-select'"),
     "selection_from": ("", "selection.json of the run `init` came from: a fine-tune keeps its "
                            "parent's held-out photos out of training too"),
+    "selection_alias": ({}, "{folder: recorded folder}: a pool relabelled into a new folder "
+                            "holds out the photos recorded for its old one"),
     "workers": (2, "DataLoader processes; the step itself dominates on CPU, 2 hides decoding"),
     "augment_strength": (1.0, "0 = resize/crop only, 1 = the full augmentation pipeline"),
     "zoom": ([0.75, 1.25], "range of the photo's long side relative to the crop (log-uniform)"),

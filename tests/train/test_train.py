@@ -277,3 +277,29 @@ def test_the_selection_split_survives_a_growing_folder_on_resume(data: Path, tmp
     trained = {img.stem for img, _ in resumed.sources[0].items}
     assert len(trained) == 24 + 6 - 4 and not trained & set(first)
     assert [n for n, _ in resumed.validator.sets if n.endswith("-select")] == ["grow-select"]
+
+
+def test_a_relabelled_pool_holds_out_the_photos_recorded_for_its_old_folder(
+        data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from train.data import folder_items
+    from train.sets import select_split
+
+    old, new = tmp_path / "u2net" / "pool", tmp_path / "mean" / "pool"
+    shutil.copytree(data / "shapes", old)
+    shutil.copytree(data / "shapes", new)  # the same photos, labelled again
+    cfg = {"data_root": str(tmp_path), "seed": 0}
+    fixed: dict[str, list[str]] = {}
+    _, held_old = select_split(folder_items(old), old, 4, cfg, fixed)
+    recorded = sorted(img.stem for img, _ in held_old)
+
+    _, fresh = select_split(folder_items(new), new, 4, cfg, {})  # the folder seeds the draw
+    assert sorted(img.stem for img, _ in fresh) != recorded  # so an alias is needed
+
+    aliased = {**cfg, "selection_alias": {str(new): str(old)}}
+    train, held = select_split(folder_items(new), new, 4, aliased, fixed)
+    assert sorted(img.stem for img, _ in held) == recorded
+    assert all(img.parent.parent == new for img, _ in held)
+    assert not {img.stem for img, _ in train} & set(recorded)
+    assert list(fixed) == [str(new)]  # one record per pool: it moved to the new folder
