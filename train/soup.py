@@ -1,6 +1,6 @@
 """A weight-space average of two checkpoints of one network: the base and a fine-tune of it.
 
-    python -m train.soup weights/bgremove-lite0.pth runs/distil-boundary/best.pth \
+    python -m train.soup runs/stage5/best.pth runs/distil-boundary/best.pth \
         --alpha 0.5 --out runs/soup13/best.pth
 
 Why: every distillation stage since 7 was fine-tuned from the shipped stage 5 and beat it on the

@@ -6,7 +6,9 @@
 # street photos. The teacher-labelled pools and CCP each lend 60 photos to the selection split,
 # which alone picks best.pth; val/ is only reported.
 out = "runs/distil"
-init = "weights/bgremove-lite0.pth"  # matching tensors only: the stride-2 stage starts fresh
+init = "runs/stage5/best.pth"  # matching tensors only: the stride-2 stage starts fresh
+# (stage 5's weights: weights/ held them until stage 15 replaced them on 2026-12-01;
+# `git show 5b898d2:weights/bgremove-lite0.pth > runs/stage5/best.pth` restores them)
 pretrained_encoder = False
 model_args = {"encoder": "lite0", "stride2": "slim", "deep_supervision": True}
 _labels = "cache/labels/u2net"
