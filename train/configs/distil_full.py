@@ -8,9 +8,7 @@ from train.config import parent_config
 
 globals().update(parent_config(__file__, "distil.py"))
 out = "runs/distil-full"
-init = "runs/stage5/best.pth"  # every tensor matches but the new auxiliary heads
-# (stage 5's weights: weights/ held them until stage 15 replaced them on 2026-12-01;
-# `git show 5b898d2:weights/bgremove-lite0.pth > runs/stage5/best.pth` restores them)
+# init: stage 5's weights, as in distil.py; every tensor matches but the new auxiliary heads
 selection_from = "runs/distil/selection.json"
 model_args = {"encoder": "lite0", "deep_supervision": True}  # stage 5's network, + aux heads
 # Labels cover the pools unevenly (all of imagenet-1k, a few hundred of the rest): weights that
