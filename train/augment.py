@@ -27,17 +27,31 @@ def affine_matrix(
     angle: float = 0.0,
     flip: bool = False,
     shift: tuple[float, float] = (0.0, 0.0),
+    square: bool = False,
 ) -> np.ndarray:
-    """2x3 matrix: fit the source's long side to `out_size` times `scale`, mirror, rotate by
-    `angle` degrees about the centre, and move the centre by `shift` (px) from the output's."""
+    """2x3 matrix: fit the source's long side to `out_size` times `scale` (with `square`, each
+    side, aspect not kept: the stretch a `square` Preprocessing makes at inference), mirror,
+    rotate by `angle` degrees about the centre, and move the centre by `shift` (px) from the
+    output's."""
     h, w = src_hw
-    s = scale * out_size / max(h, w)
+    sx, sy = fit_factors(src_hw, out_size, scale, square)
     a = math.radians(angle)
     rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-    lin = s * rot @ np.diag([-1.0 if flip else 1.0, 1.0])
+    lin = rot @ np.diag([-sx if flip else sx, sy])
     c_src = np.array([(w - 1) / 2, (h - 1) / 2])
     c_out = np.array([(out_size - 1) / 2 + shift[0], (out_size - 1) / 2 + shift[1]])
     return np.hstack([lin, (c_out - lin @ c_src)[:, None]]).astype(np.float64)
+
+
+def fit_factors(src_hw: tuple[int, int], out_size: int, scale: float = 1.0,
+                square: bool = False) -> tuple[float, float]:
+    """(x, y) scale factors that bring a src_hw image to `out_size` times `scale`: its long side
+    (aspect kept), or with `square` each side (stretched)."""
+    h, w = src_hw
+    if square:
+        return scale * out_size / w, scale * out_size / h
+    s = scale * out_size / max(h, w)
+    return s, s
 
 
 def warp_pair(img: np.ndarray, mask: np.ndarray, matrix: np.ndarray, out_size: int) -> Pair:
@@ -121,20 +135,23 @@ class RandomAffineCrop:
         flip_p: float = 0.5,
         shift: float = 0.1,
         with_valid: bool = False,
+        square: bool = False,
     ) -> None:
-        """with_valid: return the mask as HW x 2, (label, valid_region), for the loss."""
+        """with_valid: return the mask as HW x 2, (label, valid_region), for the loss.
+        square: stretch each photo to the square (see affine_matrix) before the zoom."""
         self.size, self.scale, self.rotate, self.flip_p, self.shift = (
             size, scale, rotate, flip_p, shift
         )
-        self.with_valid = with_valid
+        self.with_valid, self.square = with_valid, square
 
     def params(self, src_hw: tuple[int, int], rng: np.random.Generator) -> dict:
         # Log-uniform scale: zooming in x1.25 and out x0.8 are equally likely.
         lo, hi = np.log(self.scale[0]), np.log(self.scale[1])
         scale = float(np.exp(rng.uniform(lo, hi)))
-        fit = scale * self.size / max(src_hw)
+        fits = fit_factors(src_hw, self.size, scale, self.square)
         # Where the scaled image overhangs the crop, any window over it is fair game.
-        room = [max(0.0, (n * fit - self.size) / 2) + self.shift * self.size for n in src_hw[::-1]]
+        room = [max(0.0, (n * f - self.size) / 2) + self.shift * self.size
+                for n, f in zip(src_hw[::-1], fits, strict=True)]
         return {
             "scale": scale,
             "angle": float(rng.uniform(-self.rotate, self.rotate)),
@@ -145,11 +162,12 @@ class RandomAffineCrop:
     def __call__(self, img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> Pair:
         params = self.params(img.shape[:2], rng)
         if self.with_valid:  # the newer pipeline: also pre-shrink with INTER_AREA
-            fit = params["scale"] * self.size / max(img.shape[:2])
+            # by the larger factor, so a stretched short side is not shrunk below its size
+            fit = max(fit_factors(img.shape[:2], self.size, params["scale"], self.square))
             if fit < 0.5:
                 img, mask = area_prefit(img, mask, fit * 1.25)
         src_hw = img.shape[:2]
-        m = affine_matrix(src_hw, self.size, **params)
+        m = affine_matrix(src_hw, self.size, **params, square=self.square)
         img, mask = warp_pair(img, mask, m, self.size)
         if self.with_valid:
             mask = np.dstack([mask, valid_region(src_hw, m, self.size)])
@@ -229,15 +247,16 @@ class Compose:
 
 
 def build_augmenter(size: int, strength: float = 1.0, zoom: tuple[float, float] = (0.75, 1.25),
-                    with_valid: bool = False) -> Compose:
+                    with_valid: bool = False, square: bool = False) -> Compose:
     """The training pipeline; `strength` 0 keeps only the resize/crop (for debugging or a
     final low-augmentation phase), 1 is the default, values in between scale the probabilities.
     zoom: the range of the image's long side relative to `size` (log-uniform). with_valid: the
-    mask comes back as HW x 2, (label, valid region)."""
+    mask comes back as HW x 2, (label, valid region). square: photos are stretched to the
+    square crop (RandomAffineCrop), for weights whose Preprocessing is `square`."""
     s = max(0.0, float(strength))
     geo = RandomAffineCrop(size, rotate=15.0 * min(s, 1.0), shift=0.1 * min(s, 1.0),
                            scale=tuple(zoom) if s > 0 else (1.0, 1.0),
-                           flip_p=0.5 if s > 0 else 0.0, with_valid=with_valid)
+                           flip_p=0.5 if s > 0 else 0.0, with_valid=with_valid, square=square)
     return Compose([
         geo,
         ColourJitter(p=min(1.0, 0.8 * s)),

@@ -43,6 +43,9 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "pretrained_encoder": (True, "start the encoder from ImageNet weights (ignored with init)"),
     "init": ("", "checkpoint whose weights start this run (stage 2 starts from stage 1's best)"),
     "input_size": (320, "training crop size = inference long side (the speed/quality trade-off)"),
+    "square_input": (False, "stretch photos to the square input, aspect not kept, in training "
+                            "and (stored in the weights) at inference: a 4:3 or 2:3 photo fills "
+                            "the input instead of sharing it with replicated padding"),
     "early_input_size": (0, "crop size for the first early_frac of the steps (0 = input_size)"),
     "early_frac": (0.8, "share of the steps at early_input_size"),
     # ---- optimisation

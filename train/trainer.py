@@ -72,7 +72,9 @@ class Trainer:
         if self.device.type == "cpu":
             torch.set_num_threads(cfg["threads"] or max(1, (os.cpu_count() or 1) - 1))
         torch.manual_seed(cfg["seed"])
-        self.pre = dataclasses.replace(DEFAULT_PREPROCESSING, input_size=cfg["input_size"])
+        self.pre = dataclasses.replace(DEFAULT_PREPROCESSING, input_size=cfg["input_size"],
+                                       square=cfg["square_input"],
+                                       pad_square=not cfg["square_input"])
         self._build_data(resume)
         self._build_model()
         self.progress = {"epoch": 0, "step": 0, "best": -math.inf, "best_epoch": 0,
@@ -118,7 +120,7 @@ class Trainer:
         cfg = self.cfg
         self.crop_size = size
         augment = build_augmenter(size, cfg["augment_strength"], tuple(cfg["zoom"]),
-                                  with_valid=cfg["mask_padding"])
+                                  with_valid=cfg["mask_padding"], square=cfg["square_input"])
         return StreamDataset(self.sources, augment, cfg["seed"], cfg["boundary_amplitude"],
                              cfg["boundary_sigma"], cfg["teacher_confidence"])
 

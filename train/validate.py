@@ -44,6 +44,10 @@ class ValSample:
 
 def prepare_sample(item: Item, pre: Preprocessing) -> ValSample:
     img, mask = load_pair(item)
+    if pre.square:  # stretched to the input, as inference does: nothing to unpad
+        n = pre.input_size
+        return ValSample(resize_image(img, n, n), (0, 0, n, n),
+                         np.round(mask * 255).astype(np.uint8))
     h, w = fit_size(*img.shape[:2], pre.input_size, pre.multiple)
     x, box = pad_for_model(resize_image(img, h, w), pre.multiple, pre.pad_square)
     return ValSample(x, box, np.round(mask * 255).astype(np.uint8))

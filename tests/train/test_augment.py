@@ -157,3 +157,35 @@ def test_strong_zoom_out_is_pre_shrunk_with_area_averaging() -> None:
     geo = RandomAffineCrop(50, scale=(1.0, 1.0), rotate=0, flip_p=0, shift=0, with_valid=True)
     out, _ = geo(img, mask, np.random.default_rng(0))
     assert np.abs(out[5:45, 5:45].astype(int) - 128).max() <= 20
+
+
+def test_square_stretches_each_side_to_the_crop_as_square_inference_does() -> None:
+    # 50x100 -> 80x80 stretched: no padding rows, the right half stays the right half, and the
+    # warp equals cv2.resize to the square (what a `square` Preprocessing does at inference).
+    img = np.zeros((50, 100, 3), np.uint8)
+    img[:, 50:] = 200
+    right = np.zeros((50, 100), np.float32)
+    right[:, 50:] = 1.0
+    geo = RandomAffineCrop(80, scale=(1.0, 1.0), rotate=0, flip_p=0, shift=0, with_valid=True,
+                           square=True)
+    out_img, out = geo(img, right, np.random.default_rng(0))
+    label, valid = out[..., 0], out[..., 1]
+    assert valid.min() == 1.0  # the whole crop is image
+    assert label[:, :39].max() == 0.0 and label[:, 41:].min() == 1.0
+    assert label[0].tolist() == label[-1].tolist()  # every row alike: the image was stretched
+    resized = cv2.resize(img, (80, 80), interpolation=cv2.INTER_LINEAR)
+    assert np.abs(out_img.astype(int) - resized.astype(int)).max() <= 2
+
+
+def test_square_zoom_out_pads_both_sides_and_flips_mirror() -> None:
+    img, mask = sample(60, 90)
+    zoomed = RandomAffineCrop(80, scale=(0.5, 0.5), rotate=0, flip_p=0, shift=0,
+                              with_valid=True, square=True)
+    _, out = zoomed(img, mask, np.random.default_rng(0))
+    valid = out[..., 1]
+    # a 40x40 square in the middle: both the rows and the columns beyond it are padding
+    assert valid[:, :19].max() == 0 and valid[:19].max() == 0 and valid[25:55, 25:55].min() == 1
+    m = affine_matrix((60, 90), 80, flip=True, square=True)
+    flipped = warp_pair(img, mask, m, 80)[1]
+    plain = warp_pair(img, mask, affine_matrix((60, 90), 80, square=True), 80)[1]
+    assert np.allclose(flipped, plain[:, ::-1], atol=1e-5)
