@@ -17,7 +17,7 @@ def _ramp(h: int = 131, w: int = 77) -> np.ndarray:
     return np.random.default_rng(0).random((h, w), dtype=np.float32)
 
 
-@pytest.mark.parametrize("s", [1.5, 2.0, 3.0])
+@pytest.mark.parametrize("s", [0.5, 1.5, 2.0, 2.5, 3.0, 3.5, 2.25, 4.5])
 def test_sharpen_is_the_scaled_logit(s):
     p = _ramp()
     q = sharpen(p, s)
@@ -27,7 +27,7 @@ def test_sharpen_is_the_scaled_logit(s):
     assert q.dtype == np.float32 and q.shape == p.shape
 
 
-@pytest.mark.parametrize("s", [1.5, 2.0, 3.0])
+@pytest.mark.parametrize("s", [1.5, 2.0, 2.5, 3.0])
 def test_sharpen_keeps_zero_half_one_and_the_order(s):
     p = np.linspace(0, 1, 1001, dtype=np.float32).reshape(7, 143)
     q = sharpen(p, s)
