@@ -74,7 +74,7 @@ def _power_halves(x: np.ndarray, s: float) -> np.ndarray:
     whole = int(s)
     y = cv2.sqrt(x) if s != whole else None
     for _ in range(whole):
-        y = x.copy() if y is None else cv2.multiply(y, x)
+        y = x if y is None else cv2.multiply(y, x)
     return y
 
 
