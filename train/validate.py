@@ -16,7 +16,6 @@ import torch
 
 from bgremove.inference.preprocess import (
     Preprocessing,
-    fit_size,
     pad_for_model,
     resize_image,
     resize_mask,
@@ -44,11 +43,9 @@ class ValSample:
 
 def prepare_sample(item: Item, pre: Preprocessing) -> ValSample:
     img, mask = load_pair(item)
-    if pre.square:  # stretched to the input, as inference does: nothing to unpad
-        n = pre.input_size
-        return ValSample(resize_image(img, n, n), (0, 0, n, n),
-                         np.round(mask * 255).astype(np.uint8))
-    h, w = fit_size(*img.shape[:2], pre.input_size, pre.multiple)
+    # The global pass's own size: the long side fitted, or with `square` the stretched input
+    # (already a multiple of the stride, so nothing is padded and the box is the whole input).
+    h, w = pre.global_size(*img.shape[:2])
     x, box = pad_for_model(resize_image(img, h, w), pre.multiple, pre.pad_square)
     return ValSample(x, box, np.round(mask * 255).astype(np.uint8))
 
