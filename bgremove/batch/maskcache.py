@@ -58,13 +58,15 @@ def load(path: str, shape: tuple[int, int]) -> np.ndarray | None:
 
 def store(path: str, a8: np.ndarray, forbidden: str | None = None) -> bool:
     """Write the mask atomically; False (and nothing left behind) when that fails: a cache that
-    cannot be written costs the next re-render a network pass, never this image."""
+    cannot be written costs the next re-render a network pass, never this image. No fsync:
+    `load` rejects a file a power cut left short or holed (no PNG end, no decode, another
+    shape), and the image's outputs, which are synced, do not depend on it."""
     from bgremove.imaging.encode import encode_image
     from bgremove.imaging.safewrite import make_folder, write_atomic
 
     try:
         make_folder(os.path.dirname(path), forbidden)
-        write_atomic(path, encode_image(a8, "png", png_compression=1), forbidden)
+        write_atomic(path, encode_image(a8, "png", png_compression=1), forbidden, durable=False)
     except (OSError, BgRemoveError):
         return False
     return True

@@ -79,11 +79,14 @@ def _open_checked(folder: str, forbidden: str | Path | None) -> int:
     return fd
 
 
-def write_atomic(path: str | Path, data: bytes, forbidden: str | Path | None = None) -> None:
+def write_atomic(path: str | Path, data: bytes, forbidden: str | Path | None = None,
+                 durable: bool = True) -> None:
     """Write `data` to `path` so readers only ever see the old file or the complete new one.
 
     `forbidden`: a resolved folder (IN_DIR) the file must not end up in. On any failure the
-    temporary file is removed and an existing `path` is left untouched.
+    temporary file is removed and an existing `path` is left untouched. `durable=False` skips
+    the fsync, for a cache whose reader checks each file (after a power cut the renamed file
+    may hold less than was written).
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
@@ -95,7 +98,8 @@ def write_atomic(path: str | Path, data: bytes, forbidden: str | Path | None = N
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
-                os.fsync(f.fileno())
+                if durable:
+                    os.fsync(f.fileno())
             os.replace(tmp, os.fsencode(name), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         except BaseException:
             try:

@@ -42,12 +42,14 @@ def sharpen(p: np.ndarray, s: float, out: np.ndarray | None = None) -> np.ndarra
     rows = max(1, _STRIP_PIXELS // max(1, p.shape[1]))
     # OpenCV reads a tiny array as a scalar: numpy for masks of 4 pixels or fewer.
     cv = p.size > 4 and out.flags.c_contiguous
-    halves = cv and (2 * s).is_integer() and s <= 4.0
+    halves = float(2 * s).is_integer() and s <= 4.0
+    scratch = np.empty((2, min(rows, p.shape[0]), p.shape[1]), np.float32) if halves else None
     for y0 in range(0, p.shape[0], rows):
         if cv and s == 2.0:
             _square(p[y0 : y0 + rows], out[y0 : y0 + rows])
         elif halves:
-            _halves(p[y0 : y0 + rows], s, out[y0 : y0 + rows])
+            n = min(rows, p.shape[0] - y0)
+            _halves(p[y0 : y0 + n], s, out[y0 : y0 + n], scratch[:, :n])
         else:
             out[y0 : y0 + rows] = _power(np.clip(p[y0 : y0 + rows], 0.0, 1.0), s)
     return out
@@ -61,21 +63,30 @@ def _square(p: np.ndarray, out: np.ndarray) -> None:
     cv2.divide(num, den, dst=out)
 
 
-def _halves(p: np.ndarray, s: float, out: np.ndarray) -> None:
+def _halves(p: np.ndarray, s: float, out: np.ndarray, scratch: np.ndarray) -> None:
     """p**s / (p**s + (1 - p)**s) for s a multiple of 0.5: integer powers by products, the half
-    by a square root (OpenCV's, which is exact to float32 rounding). p is clipped to [0, 1]
-    first, so the denominator is >= 2**(1 - s) > 0."""
-    p = cv2.min(cv2.max(p, 0.0), 1.0)
-    num, rest = _power_halves(p, s), _power_halves(cv2.subtract(1.0, p), s)
-    cv2.divide(num, cv2.add(num, rest), dst=out)
+    by a square root (exact to float32 rounding), all in place in `out` and two scratch strips
+    (new temporaries per operation took 7.0 ms at 1600x1200 against 5.6). p is clipped to
+    [0, 1] first, so the denominator is >= 2**(1 - s) > 0. `out` may be `p` itself."""
+    x, y = scratch
+    np.clip(p, 0.0, 1.0, out=x)
+    np.subtract(np.float32(1.0), x, out=y)
+    _power_halves(x, s, out)  # p**s; x is not needed after it
+    _power_halves(y, s, x)  # (1 - p)**s
+    x += out
+    np.divide(out, x, out=out)
 
 
-def _power_halves(x: np.ndarray, s: float) -> np.ndarray:
+def _power_halves(x: np.ndarray, s: float, dst: np.ndarray) -> None:
+    """dst = x**s for s a multiple of 0.5, by products (and one square root)."""
     whole = int(s)
-    y = cv2.sqrt(x) if s != whole else None
+    if s != whole:
+        np.sqrt(x, out=dst)
+    else:
+        np.copyto(dst, x)
+        whole -= 1
     for _ in range(whole):
-        y = x if y is None else cv2.multiply(y, x)
-    return y
+        dst *= x
 
 
 def _power(p: np.ndarray, s: float) -> np.ndarray:

@@ -36,7 +36,8 @@ import cv2
 import numpy as np
 
 from bgremove.errors import ConfigError
-from bgremove.inference.preprocess import Preprocessing, resize_image, resize_mask, round_up
+from bgremove.inference.preprocess import Preprocessing, resize_mask, round_up
+from bgremove.inference.pyramid import Pyramid, shrink
 from bgremove.inference.tta import PredictFn, Transform, tta_predict
 
 _MIN_REFERENCE_SIDE = 64  # px: below this a coarse estimate's features span its whole height
@@ -117,11 +118,12 @@ def predict_masks(
 
     The global passes of all images go to `predict` together (one batch where shapes agree).
     """
-    small = [shrink(im, *pre.global_size(*im.shape[:2]), pre.resample) for im in images]
+    pyramids = [Pyramid(im) for im in images]  # the refinement shrinks from the same halvings
+    small = [shrink(p, *pre.global_size(*p.image.shape[:2]), pre.resample) for p in pyramids]
     globals_ = tta_predict(predict, small, tforms)
     del small
-    return [_refine(predict, im, g, pre, cfg, tforms)
-            for im, g in zip(images, globals_, strict=True)]
+    return [_refine(predict, p, g, pre, cfg, tforms)
+            for p, g in zip(pyramids, globals_, strict=True)]
 
 
 def predict_mask(
@@ -135,8 +137,9 @@ def predict_mask(
     return predict_masks(predict, [rgb], pre, cfg, tforms)[0]
 
 
-def _refine(predict, rgb, g, pre: Preprocessing, cfg: TileConfig, tforms) -> np.ndarray:
-    h, w = rgb.shape[:2]
+def _refine(predict, pyramid: Pyramid, g, pre: Preprocessing, cfg: TileConfig, tforms
+            ) -> np.ndarray:
+    h, w = pyramid.image.shape[:2]
     input_size, multiple = pre.input_size, pre.multiple
     wh, ww = working_size(h, w, input_size, cfg)
     if max(h, w) <= cfg.threshold * input_size or max(wh, ww) <= input_size:
@@ -144,7 +147,7 @@ def _refine(predict, rgb, g, pre: Preprocessing, cfg: TileConfig, tforms) -> np.
     tile = round_up(cfg.tile_size or input_size, multiple)
     cur = g
     for lh, lw in _levels(g.shape, (wh, ww)):
-        work = shrink(rgb, lh, lw)
+        work = shrink(pyramid, lh, lw)
         ref = resize_mask(cur, lh, lw)
         band = resize_mask(uncertainty_band(cur, cfg.band * max(cur.shape)), lh, lw)
         # A reference only a few pixels tall (a panorama's global pass) cannot judge tiles.
@@ -166,26 +169,6 @@ def _levels(start: tuple[int, int], end: tuple[int, int]) -> list[tuple[int, int
     sizes = [(round(end[0] * ratio ** (k / n - 1)), round(end[1] * ratio ** (k / n - 1)))
              for k in range(1, n)]
     return [(max(1, a), max(1, b)) for a, b in sizes] + [end]
-
-
-def shrink(img: np.ndarray, h: int, w: int, resample: str = "area") -> np.ndarray:
-    """resize_image, with a large reduction started by exact 2x2 area halvings: OpenCV's
-    INTER_AREA is fast at integer ratios and ~10x slower otherwise (4000x3000 -> 320x240: 67 ms
-    direct, ~15 ms via 2000x1500 and 1000x750). Halving stops while the rest is >= 2x, so the
-    final area step still dominates the smoothing (mean difference ~0.3 of 255 on photos). A
-    stretch to a square input (ratios differ) also halves while the larger ratio is >= 4 and
-    the smaller >= 3.5: a 1600x1200 photo to 320 x 320 (3.75 and 5) took 7.8 ms direct and 4.0
-    via 800x600, mean difference 0.25."""
-    if resample != "area":
-        return resize_image(img, h, w, resample)
-    while _halve(img.shape[0] / h, img.shape[1] / w) and not (img.shape[0] | img.shape[1]) & 1:
-        img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2),
-                         interpolation=cv2.INTER_AREA)
-    return resize_image(img, h, w)
-
-
-def _halve(ry: float, rx: float) -> bool:
-    return min(ry, rx) >= 4 or (max(ry, rx) >= 4 and min(ry, rx) >= 3.5)
 
 
 def _clip01(m: np.ndarray) -> np.ndarray:

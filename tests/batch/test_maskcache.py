@@ -111,6 +111,23 @@ def test_a_damaged_cache_file_falls_back_to_the_network(tmp_path):
     assert _outputs(out) == _outputs(tmp_path / "fresh")
 
 
+@pytest.mark.parametrize("damage", ["zeros", "empty", "short"])
+def test_a_file_a_power_cut_left_behind_is_never_read(tmp_path, damage):
+    # store() skips the fsync: after a power cut the renamed file may be empty, cut short or
+    # hold zeros where its blocks never reached the disk; load must refuse each of them.
+    rng = np.random.default_rng(0)
+    mask = (rng.random((120, 160)) * 255).astype(np.uint8)
+    path = tmp_path / "m.png"
+    assert maskcache.store(str(path), mask)
+    data = bytearray(path.read_bytes())
+    if damage == "zeros":
+        mid = len(data) // 2
+        data[mid - 300 : mid + 300] = bytes(600)
+    path.write_bytes(b"" if damage == "empty" else bytes(data[: len(data) // 2]
+                                                          if damage == "short" else data))
+    assert maskcache.load(str(path), mask.shape) is None
+
+
 def test_no_mask_cache_writes_none_and_reads_none(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     _folder(src, 2)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tracemalloc
 
-import cv2
 import numpy as np
 import pytest
 
@@ -14,7 +13,6 @@ from bgremove.inference.preprocess import (
     model_shape,
     pad_for_model,
     pad_to_multiple,
-    resize_image,
     unpad,
 )
 from bgremove.inference.remover import backend_predictor
@@ -23,7 +21,6 @@ from bgremove.inference.tiling import (
     blend_window,
     predict_mask,
     predict_tiled,
-    shrink,
     tile_grid,
     uncertainty_band,
     working_size,
@@ -240,17 +237,6 @@ def test_model_calls_for_catalog_sizes(make_backend, h, w, calls):
     if max(h, w) > 1.5 * 320:  # threshold=1.5 restores refinement
         predict_mask(backend_predictor(backend), rgb, _pre(320, 32), TileConfig(threshold=1.5))
         assert len(backend.shapes) > calls + 1
-
-
-def test_shrink_close_to_a_direct_area_resize():
-    rng = np.random.default_rng(0)
-    img = cv2.GaussianBlur(rng.integers(0, 256, (1200, 1600, 3), np.uint8), (0, 0), 3)
-    img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX)  # texture at full contrast
-    for h, w in ((240, 320), (320, 320), (97, 131), (600, 800), (1200, 1600), (1300, 1700)):
-        fast = shrink(img, h, w)
-        assert fast.shape == (h, w, 3)
-        diff = np.abs(fast.astype(int) - resize_image(img, h, w))
-        assert diff.mean() < 1.0 and np.percentile(diff, 99) <= 4
 
 
 def test_working_size_keeps_panoramas_tall_enough():
