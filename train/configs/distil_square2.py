@@ -3,6 +3,8 @@
 # Same selection photos as stages 11-17, so stage 17's 0.8266 there (0.8267 through the Remover)
 # is the figure to beat; the soup of stage 17 and this run's best (alpha 0.5, fixed in advance)
 # is the other candidate, and either must also keep viton-cloth at 0.963 or above.
+# Outcome (2026-12-02): best 0.8275, soup 0.8282; both within the val rule in fp32, but both
+# int8 files lost more than 0.005 to fp32 on davis: not shipped (model card, "Stage 18").
 from train.config import parent_config
 
 globals().update(parent_config(__file__, "distil_square.py"))
