@@ -57,6 +57,20 @@ def test_int8_weights_cannot_saturate_on_any_cpu():
     assert checked > 50  # the file really is quantised
 
 
+def test_int8_keeps_exactly_the_recipes_fp32_layers():
+    """The shipped file was made by today's recipe (FP32_NODES), not an older one."""
+    import onnx
+
+    from bgremove.modeltools.quantize import FP32_NODES
+
+    graph = onnx.load(str(INT8)).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    fp32 = {n.name for n in graph.node if n.op_type == "Conv"
+            and getattr(producer.get(n.input[1]), "op_type", None) != "DequantizeLinear"}
+    assert fp32 and fp32 == {n.name for n in graph.node
+                             if n.op_type == "Conv" and n.name.startswith(FP32_NODES)}
+
+
 @pytest.mark.parametrize("path", [FP32, INT8], ids=lambda p: p.name)
 def test_shipped_files_average_channels_with_global_average_pool(path):
     """Exported by the current SqueezeExcite (see tests/inference/test_weights_formats.py):

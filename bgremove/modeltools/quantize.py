@@ -8,19 +8,23 @@ x86 CPUs without VNNI (AVX2, AVX-512 before Cascade Lake) add pairs of products 
 saturation: with 8-bit weights a pair can reach 2 x 255 x 127 > 32767. On an AVX2-only EPYC the
 8-bit file lost up to 0.027 IoU to fp32 there (davis 0.674 vs 0.702), while the very same file,
 run with its integer arithmetic emulated in fp32 (graph optimisations off), was within 0.0012
-of fp32, as on the VNNI machine it was made on. So the recipe (ONNX_RECIPE) is:
+of fp32, as on the VNNI machine it was made on. So the recipe (onnx_recipe) is:
 
 - 7-bit weights (reduce_range) for the convolutions that run as a matrix product: a pair then
   stays below 2 x 255 x 64 < 32767, and every CPU computes the same exact sums;
 - 8-bit weights for the depthwise convolutions, whose kernels widen to 16 bits before
   multiplying and add in 32 bits on every CPU (no pairs, no saturation);
-- fp32 for the blocks in FP32_NODES: measured one block at a time on the quality test's davis
-  sample, blocks 0, 1, 5 and 11 gave back the most of what 7-bit weights cost (each +0.002 to
-  +0.0035 IoU). On the whole val sets 0 and 1 were not worth their time: with only 5 and 11 in
-  fp32 the network call is ~8-13% faster on an AVX2 EPYC, and IoU against fp32 (0.9633 /
-  0.9441 / 0.6904) is viton-cloth 0.9624, ccp 0.9437, davis 0.6891 (with 0, 1, 5, 11: 0.9633 /
-  0.9439 / 0.6922); all int8: davis 0.6850, over the 0.005 budget; 11 alone 0.6872, 5 alone
-  0.6871.
+- fp32 for the layers in FP32_NODES: the stem, the one layer that sees the photo itself. Chosen
+  with `python -m train.quant_sensitivity weights/bgremove-lite0.onnx --run runs/distil-square2
+  --calibration ../shared/data/train/ccp/images --out DIR` (each layer group kept in fp32 alone,
+  agreement with fp32 on 120 selection photos from the training pools, never val/), stage 17's
+  weights on an AVX2 EPYC, mean |int8 - fp32| / mask IoU: all int8 0.00996 / 0.9707; stem
+  0.00694 / 0.9767; block 0 0.00793 / 0.9752; any other encoder block, decoder stage or the
+  head 0.0093-0.0101 / 0.9700-0.9724; blocks 5 and 11 (the recipe until 2026-12-02) 0.00976 /
+  0.9710. The stem and block 0 together (0.00503 / 0.9823) cost 6-9% more per network call
+  (`python bench/bench_weights.py`); the stem alone costs nothing measurable. Whole val sets,
+  IoU against fp32's 0.9639 / 0.9533 / 0.7082: stem 0.9632 / 0.9527 / 0.7047, blocks 5 and 11
+  0.9621 / 0.9529 / 0.7042, stem and block 0 0.9636 / 0.9531 / 0.7065.
 
 u8 x u8 (weight_type QUInt8) was exact too, but ran 4x slower than fp32; the runtime's own
 fix-up (session.x64quantprecision, 8-bit weights turned u8 at load) ran slower than fp32 here.
@@ -28,7 +32,7 @@ fix-up (session.x64quantprecision, 8-bit weights turned u8 at load) ran slower t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,10 +42,14 @@ from bgremove.errors import ConfigError
 from bgremove.imaging.formats import is_image_name
 from bgremove.inference.preprocess import Preprocessing, normalise, resize_image, sigmoid
 
-# Node-name prefixes kept in fp32 (EfficientNet-lite0 encoder blocks; see the module docstring).
-FP32_NODES = ("/encoder/_blocks.5/", "/encoder/_blocks.11/")
-ONNX_RECIPE = "int8-static-qdq; u8 activations, per-channel s8 weights: 7-bit for matrix-product " \
-    "convs, 8-bit depthwise; fp32: " + ", ".join(FP32_NODES)
+# Node-name prefixes kept in fp32 (EfficientNet-lite0's stem; see the module docstring).
+FP32_NODES = ("/encoder/_conv_stem/",)
+
+
+def onnx_recipe(fp32_nodes: tuple[str, ...] = FP32_NODES) -> str:
+    """What the int8 file's metadata says about how it was made."""
+    return ("int8-static-qdq; u8 activations, per-channel s8 weights: 7-bit for matrix-product "
+            "convs, 8-bit depthwise; fp32: " + ", ".join(fp32_nodes))
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ def calibration_images(folder: str | Path, limit: int) -> list[Path]:
     return files[::step][:limit]
 
 
-def _batches(files: list[Path], pre: Preprocessing) -> Iterator[np.ndarray]:
+def model_inputs(files: list[Path], pre: Preprocessing) -> Iterator[np.ndarray]:
     from bgremove.imaging.read import read_image
 
     size = pre.input_size
@@ -72,8 +80,15 @@ def _batches(files: list[Path], pre: Preprocessing) -> Iterator[np.ndarray]:
 
 
 def quantize_int8(
-    fp32_path: str | Path, output: str | Path, calibration_dir: str | Path, limit: int = 64
+    fp32_path: str | Path,
+    output: str | Path,
+    calibration_dir: str | Path,
+    limit: int = 64,
+    fp32_nodes: tuple[str, ...] = FP32_NODES,
+    calibration_cache: str | Path | None = None,
 ) -> QuantReport:
+    """calibration_cache: a file for onnxruntime's activation ranges, read when it exists, so
+    several recipes of one model are calibrated once (train/quant_sensitivity.py)."""
     from bgremove.inference.backends import import_onnxruntime
 
     import_onnxruntime()  # its telemetry off before the quantisation tools load it
@@ -93,45 +108,50 @@ def quantize_int8(
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.it = _batches(files, fp32.preprocessing)
+            self.it = model_inputs(files, fp32.preprocessing)
 
         def get_next(self):
             batch = next(self.it, None)
             return None if batch is None else {fp32.input_name: batch}
 
     output = Path(output)
-    depthwise, fp32_nodes = _conv_roles(fp32_path)
+    depthwise, excluded = _conv_roles(fp32_path, fp32_nodes)
+    # Older onnxruntime releases take no calibration cache: pass it only when asked for.
+    cache = {} if calibration_cache is None else {"calibration_cache_path": str(calibration_cache)}
     quantize_static(
         str(fp32_path), str(output), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=True,
-        nodes_to_exclude=fp32_nodes, calibrate_method=CalibrationMethod.Percentile,
+        nodes_to_exclude=excluded, calibrate_method=CalibrationMethod.Percentile,
         extra_options={
             "CalibPercentile": 99.99,
             # Per-channel (axis 0) like the others, but all 8 bits: see the module docstring.
             "TensorQuantOverrides": {w: [{"axis": 0, "reduce_range": False}] for w in depthwise},
         },
+        **cache,
     )
     meta = fp32.session.get_modelmeta().custom_metadata_map
-    _write_metadata(output, {**meta, "bgremove.quantization": ONNX_RECIPE})
-    return _agreement(fp32, OnnxBackend(output, device="cpu"), files, output)
+    _write_metadata(output, {**meta, "bgremove.quantization": onnx_recipe(fp32_nodes)})
+    int8 = OnnxBackend(output, device="cpu")
+    return QuantReport(output, len(files), *agreement(fp32, int8, model_inputs(files, fp32.preprocessing)))
 
 
-def _conv_roles(path: str | Path) -> tuple[list[str], list[str]]:
+def _conv_roles(path: str | Path, fp32_nodes: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """(weight names of the depthwise convolutions, names of the nodes kept in fp32)."""
     import onnx
 
     graph = onnx.load(str(path)).graph
     depthwise = [n.input[1] for n in graph.node if n.op_type == "Conv"
                  and any(a.name == "group" and a.i > 1 for a in n.attribute)]
-    return depthwise, [n.name for n in graph.node if n.name.startswith(FP32_NODES)]
+    return depthwise, [n.name for n in graph.node if n.name.startswith(fp32_nodes)]
 
 
-def _agreement(fp32, int8, files: list[Path], output: Path) -> QuantReport:
+def agreement(fp32, int8, batches: Iterable[np.ndarray]) -> tuple[float, float]:
+    """(mean |int8 - fp32| of the foreground probability, mean IoU of their 0.5 masks)."""
     diffs, ious = [], []
-    for batch in _batches(files, fp32.preprocessing):
+    for batch in batches:
         a, b = sigmoid(fp32.predict(batch)), sigmoid(int8.predict(batch))
         diffs.append(float(np.abs(a - b).mean()))
         ma, mb = a > 0.5, b > 0.5
         union = np.logical_or(ma, mb).sum()
         ious.append(float(np.logical_and(ma, mb).sum() / union) if union else 1.0)
-    return QuantReport(output, len(files), float(np.mean(diffs)), float(np.mean(ious)))
+    return float(np.mean(diffs)), float(np.mean(ious))

@@ -1,0 +1,59 @@
+"""Static int8 export on a tiny model: which layers stay fp32, and one calibration for many recipes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("torch")
+pytest.importorskip("onnxruntime")
+
+from tiny_model import make_tiny_onnx  # noqa: E402
+
+from bgremove.modeltools.quantize import quantize_int8  # noqa: E402
+
+
+def fp32_convs(path: Path) -> set[str]:
+    """Names of the convolutions whose weights are not dequantised int8."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    return {n.name for n in graph.node if n.op_type == "Conv"
+            and getattr(producer.get(n.input[1]), "op_type", None) != "DequantizeLinear"}
+
+
+@pytest.fixture(scope="module")
+def model_and_photos(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("q")
+    _, onnx_path = make_tiny_onnx(folder)
+    rng = np.random.default_rng(0)
+    photos = folder / "photos"
+    photos.mkdir()
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 256, (48, 80, 3), np.uint8)).save(photos / f"{i}.png")
+    return onnx_path, photos
+
+
+def test_the_named_layers_and_only_those_stay_fp32(model_and_photos, tmp_path):
+    onnx_path, photos = model_and_photos
+    stem = ("/encoder/_conv_stem/",)
+    report = quantize_int8(onnx_path, tmp_path / "a.onnx", photos, 6, fp32_nodes=stem)
+    assert fp32_convs(tmp_path / "a.onnx") == {"/encoder/_conv_stem/Conv"}
+    quantize_int8(onnx_path, tmp_path / "b.onnx", photos, 6, fp32_nodes=())
+    assert fp32_convs(tmp_path / "b.onnx") == set()
+    assert report.images == 6 and 0 <= report.mean_abs_diff < 0.1 and report.mean_iou > 0.5
+
+
+def test_a_calibration_cache_is_written_once_and_reused(model_and_photos, tmp_path):
+    onnx_path, photos = model_and_photos
+    cache = tmp_path / "ranges.json"
+    quantize_int8(onnx_path, tmp_path / "a.onnx", photos, 6, calibration_cache=cache)
+    assert cache.is_file()
+    written = cache.stat().st_mtime_ns
+    quantize_int8(onnx_path, tmp_path / "b.onnx", photos, 6, fp32_nodes=(), calibration_cache=cache)
+    assert cache.stat().st_mtime_ns == written
+    assert fp32_convs(tmp_path / "b.onnx") == set()
