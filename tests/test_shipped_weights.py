@@ -61,13 +61,10 @@ def test_int8_keeps_exactly_the_recipes_fp32_layers():
     """The shipped file was made by today's recipe (FP32_NODES), not an older one."""
     import onnx
 
-    from bgremove.modeltools.quantize import FP32_NODES
+    from bgremove.modeltools.quantize import FP32_NODES, fp32_convolutions
 
-    graph = onnx.load(str(INT8)).graph
-    producer = {o: n for n in graph.node for o in n.output}
-    fp32 = {n.name for n in graph.node if n.op_type == "Conv"
-            and getattr(producer.get(n.input[1]), "op_type", None) != "DequantizeLinear"}
-    assert fp32 and fp32 == {n.name for n in graph.node
+    fp32 = fp32_convolutions(INT8)
+    assert fp32 and fp32 == {n.name for n in onnx.load(str(INT8)).graph.node
                              if n.op_type == "Conv" and n.name.startswith(FP32_NODES)}
 
 

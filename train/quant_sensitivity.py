@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from bgremove.inference.backends.onnx import OnnxBackend
-from bgremove.modeltools.quantize import FP32_NODES, agreement, model_inputs, quantize_int8
+from bgremove.inference.preprocess import sigmoid
+from bgremove.modeltools.quantize import (
+    FP32_NODES,
+    model_inputs,
+    probability_agreement,
+    quantize_int8,
+)
 from train.score import selection_sets
 
 
@@ -69,12 +75,16 @@ def main(argv: list[str] | None = None) -> None:
     fp32 = OnnxBackend(args.fp32, device="cpu", threads=1)
     photos = selection_photos(args.run, args.every)
     print(f"{len(photos)} selection photos of {args.run}")
+    # Decoded and run through fp32 once: every recipe is compared with the same inputs and outputs.
+    inputs = list(model_inputs(photos, fp32.preprocessing))
+    reference = [sigmoid(fp32.predict(b)) for b in inputs]
     for i, (name, nodes) in enumerate(recipes(args.fp32, args.group, not args.no_sweep).items()):
         path = args.out / f"recipe{i}.int8.onnx"
         quantize_int8(args.fp32, path, args.calibration, args.calibration_images, nodes,
                       calibration_cache=ranges)
         int8 = OnnxBackend(path, device="cpu", threads=1)
-        per_photo = [agreement(fp32, int8, [b]) for b in model_inputs(photos, fp32.preprocessing)]
+        per_photo = [probability_agreement(ref, sigmoid(int8.predict(b)))
+                     for b, ref in zip(inputs, reference, strict=True)]
         mad, iou = np.mean(per_photo, axis=0)
         worst = min(p[1] for p in per_photo)
         print(f"{name:<48} |int8-fp32| {mad:.5f}  IoU {iou:.5f}  worst {worst:.4f}", flush=True)

@@ -150,11 +150,22 @@ def _conv_roles(path: str | Path, fp32_nodes: tuple[str, ...]) -> tuple[list[str
 
 def agreement(fp32, int8, batches: Iterable[np.ndarray]) -> tuple[float, float]:
     """(mean |int8 - fp32| of the foreground probability, mean IoU of their 0.5 masks)."""
-    diffs, ious = [], []
-    for batch in batches:
-        a, b = sigmoid(fp32.predict(batch)), sigmoid(int8.predict(batch))
-        diffs.append(float(np.abs(a - b).mean()))
-        ma, mb = a > 0.5, b > 0.5
-        union = np.logical_or(ma, mb).sum()
-        ious.append(float(np.logical_and(ma, mb).sum() / union) if union else 1.0)
-    return float(np.mean(diffs)), float(np.mean(ious))
+    pairs = [probability_agreement(sigmoid(fp32.predict(b)), sigmoid(int8.predict(b))) for b in batches]
+    return tuple(float(v) for v in np.mean(pairs, axis=0))
+
+
+def probability_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(mean |a - b|, IoU of a > 0.5 and b > 0.5; 1 where both are empty) of two probability maps."""
+    ma, mb = a > 0.5, b > 0.5
+    union = np.logical_or(ma, mb).sum()
+    return float(np.abs(a - b).mean()), float(np.logical_and(ma, mb).sum() / union) if union else 1.0
+
+
+def fp32_convolutions(path: str | Path) -> set[str]:
+    """Names of the convolutions in an ONNX file whose weights are not dequantised int8."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    return {n.name for n in graph.node if n.op_type == "Conv"
+            and getattr(producer.get(n.input[1]), "op_type", None) != "DequantizeLinear"}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -13,17 +11,8 @@ pytest.importorskip("onnxruntime")
 
 from tiny_model import make_tiny_onnx  # noqa: E402
 
+from bgremove.modeltools.quantize import fp32_convolutions as fp32_convs  # noqa: E402
 from bgremove.modeltools.quantize import quantize_int8  # noqa: E402
-
-
-def fp32_convs(path: Path) -> set[str]:
-    """Names of the convolutions whose weights are not dequantised int8."""
-    import onnx
-
-    graph = onnx.load(str(path)).graph
-    producer = {o: n for n in graph.node for o in n.output}
-    return {n.name for n in graph.node if n.op_type == "Conv"
-            and getattr(producer.get(n.input[1]), "op_type", None) != "DequantizeLinear"}
 
 
 @pytest.fixture(scope="module")
