@@ -23,6 +23,7 @@ import numpy as np
 from bgremove.inference.backends.onnx import OnnxBackend
 from bgremove.inference.preprocess import sigmoid
 from bgremove.modeltools.quantize import (
+    CALIB_PERCENTILE,
     FP32_NODES,
     model_inputs,
     probability_agreement,
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--every", type=int, default=3, help="score every n-th selection photo")
     parser.add_argument("--group", action="append", default=[], help="prefixes kept in fp32")
     parser.add_argument("--no-sweep", action="store_true", help="only the named recipes")
+    parser.add_argument("--percentile", type=float, default=CALIB_PERCENTILE,
+                        help="activation ranges' clipping percentile; 100: MinMax (no clipping)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     ranges = args.out / "ranges.json"
@@ -81,7 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     for i, (name, nodes) in enumerate(recipes(args.fp32, args.group, not args.no_sweep).items()):
         path = args.out / f"recipe{i}.int8.onnx"
         quantize_int8(args.fp32, path, args.calibration, args.calibration_images, nodes,
-                      calibration_cache=ranges)
+                      calibration_cache=ranges,
+                      percentile=None if args.percentile >= 100 else args.percentile)
         int8 = OnnxBackend(path, device="cpu", threads=1)
         per_photo = [probability_agreement(ref, sigmoid(int8.predict(b)))
                      for b, ref in zip(inputs, reference, strict=True)]

@@ -46,3 +46,22 @@ def test_a_calibration_cache_is_written_once_and_reused(model_and_photos, tmp_pa
     quantize_int8(onnx_path, tmp_path / "b.onnx", photos, 6, fp32_nodes=(), calibration_cache=cache)
     assert cache.stat().st_mtime_ns == written
     assert fp32_convs(tmp_path / "b.onnx") == set()
+
+
+def _input_scale(path) -> float:
+    """The quantisation scale of the network's input, as calibration set it."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    inits = {i.name: i for i in graph.initializer}
+    node = next(n for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0] == graph.input[0].name)
+    return float(numpy_helper.to_array(inits[node.input[1]]))
+
+
+def test_minmax_calibration_keeps_the_full_range_a_percentile_clips(model_and_photos, tmp_path):
+    onnx_path, photos = model_and_photos
+    quantize_int8(onnx_path, tmp_path / "full.onnx", photos, 6, fp32_nodes=(), percentile=None)
+    quantize_int8(onnx_path, tmp_path / "clip.onnx", photos, 6, fp32_nodes=(), percentile=90.0)
+    # Uniform noise photos, normalised: MinMax spans every value, the 90th percentile a part of them.
+    assert _input_scale(tmp_path / "full.onnx") > 1.05 * _input_scale(tmp_path / "clip.onnx")
