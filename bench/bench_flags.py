@@ -7,7 +7,7 @@
 
 For every frame: the mask of the bundled model (Remover.mask, as `bgremove run` computes it),
 its IoU against the ground truth (alpha > 0.5 vs mask > 127), and the flags of
-report.mask_quality. Printed per set: how many of the 10% lowest-IoU frames the flag catches,
+flags.mask_quality. Printed per set: how many of the 10% lowest-IoU frames the flag catches,
 how many frames with IoU < 0.5 it catches, and how many good frames it flags (IoU >= 0.8 on
 davis, whose median is ~0.74; >= 0.9 on the product sets).
 """
@@ -37,7 +37,7 @@ def faint_share(alpha: np.ndarray) -> float:
 
 
 def _frames(name: str, remover, faint: float | None) -> list[tuple[float, list[str]]]:
-    from bgremove.batch.report import mask_quality
+    from bgremove.batch.flags import mask_quality
     from bgremove.modeltools.evaluate import find_pairs
 
     out = []

@@ -31,7 +31,8 @@ from bgremove.batch.lock import RunLock
 from bgremove.batch.manifest import Manifest
 from bgremove.batch.options import RunOptions, check_paths
 from bgremove.batch.plan import UNCHANGED, Keys, in_folder, model_identity, plan, run_keys, weights_file
-from bgremove.batch.report import ImageResult, Progress, ReportWriter, RunSummary, format_summary
+from bgremove.batch.progress import Progress
+from bgremove.batch.report import ImageResult, ReportWriter, RunSummary, format_summary
 from bgremove.batch.stopping import StopFlag
 from bgremove.batch.storage import Location
 from bgremove.batch.worker import Task

@@ -15,8 +15,9 @@ import dataclasses
 import time
 from typing import BinaryIO
 
+from bgremove.batch.flags import DAMAGED, mask_quality
 from bgremove.batch.options import RunOptions, cpu_cores
-from bgremove.batch.report import DAMAGED, ImageResult, mask_quality
+from bgremove.batch.report import ImageResult
 from bgremove.batch.worker import WorkerConfig, failed_result, get_remover
 from bgremove.errors import ConfigError
 from bgremove.imaging.outputs import output_names

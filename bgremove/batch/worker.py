@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bgremove.batch import maskcache
-from bgremove.batch.report import DAMAGED, MASK_FLAGS, ImageResult, mask_quality
+from bgremove.batch.flags import DAMAGED, MASK_FLAGS, mask_quality
+from bgremove.batch.report import ImageResult
 from bgremove.errors import BgRemoveError, ConfigError, ImageError
 from bgremove.imaging.outputs import OutputOptions
 

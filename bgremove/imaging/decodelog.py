@@ -11,7 +11,7 @@ Threads (the GPU path decodes in a pool): fd 2 belongs to the whole process, so 
 redirected while any decode runs. A decode during which bytes appeared while another overlapped
 it cannot tell whose they are; it runs once more alone, which settles it. Damaged files are rare,
 so repeats are too, and decodes otherwise run in parallel. The run's own output never goes
-through fd 2 meanwhile (report.Progress writes to a duplicate of it taken before any decode).
+through fd 2 meanwhile (progress.Progress writes to a duplicate of it taken before any decode).
 """
 
 from __future__ import annotations

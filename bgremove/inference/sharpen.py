@@ -14,7 +14,7 @@ without it).
 
 The map is monotone and keeps 0, 0.5 and 1, so thresholds at 0.5 (IoU, coverage, `--threshold
 0.5`) see the same mask; `band` maps a probability interval to the sharpened one, for checks
-tuned on the network's own probabilities (report.mask_quality's uncertain band).
+tuned on the network's own probabilities (flags.mask_quality's uncertain band).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from quick_runs import quick_options as _opts
 from typer.testing import CliRunner
 
 from bgremove.batch.driver import run
+from bgremove.batch.flags import mask_quality
 from bgremove.batch.manifest import MANIFEST_NAME, Manifest
-from bgremove.batch.report import mask_quality
 from bgremove.cli import app
 from bgremove.imaging.outputs import OutputOptions
 
@@ -134,7 +134,7 @@ def test_progress_lines_reach_the_terminal_while_decoders_are_silenced():
     import subprocess
     import sys
 
-    code = ("import os, sys\nfrom bgremove.batch.report import Progress\n"
+    code = ("import os, sys\nfrom bgremove.batch.progress import Progress\n"
             "p = Progress('log')\nnull = os.open(os.devnull, os.O_WRONLY)\nsaved = os.dup(2)\n"
             "os.dup2(null, 2)\np.log('progress line')\nos.dup2(saved, 2)\np.release()\n")
     err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stderr

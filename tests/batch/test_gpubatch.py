@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from bgremove.batch.gpu import input_shape, run_batched
-from bgremove.batch.report import Progress
+from bgremove.batch.progress import Progress
 from bgremove.batch.worker import Task, WorkerConfig, get_remover, process_one
 from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference.preprocess import Preprocessing

@@ -10,9 +10,11 @@ import time
 import numpy as np
 import pytest
 
+from bgremove.batch.flags import mask_quality
 from bgremove.batch.lock import LOCK_NAME, RunLock
 from bgremove.batch.manifest import MANIFEST_NAME, Manifest, options_key
-from bgremove.batch.report import ImageResult, Progress, ReportWriter, RunSummary, mask_quality
+from bgremove.batch.progress import Progress
+from bgremove.batch.report import ImageResult, ReportWriter, RunSummary
 from bgremove.errors import ConfigError
 
 

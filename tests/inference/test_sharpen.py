@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bgremove.batch.report import mask_quality
+from bgremove.batch.flags import mask_quality
 from bgremove.inference.preprocess import Preprocessing
 from bgremove.inference.remover import Remover
 from bgremove.inference.sharpen import band, sharpen
