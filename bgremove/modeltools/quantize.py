@@ -52,6 +52,11 @@ FP32_NODES = ("/encoder/_conv_stem/", "/encoder/_blocks.0/_depthwise_conv/")
 # train.quant_sensitivity ... --no-sweep --percentile P`), mean |int8 - fp32| / mask IoU: 99.9
 # 0.00665 / 0.9809, 99.99 0.00562 / 0.9842, 99.999 0.00591 / 0.9819, MinMax 0.00614 / 0.9822.
 CALIB_PERCENTILE = 99.99
+# Photos whose intermediate tensors calibration holds at once (~0.2 GB each at 320 px). All 64 at
+# once peaked at ~13 GB; in chunks of 16, 4.3 GB, and on stage 18's soup (train.quant_sensitivity,
+# 120 selection photos) mean |int8 - fp32| 0.00575 against 0.00562, 160 photos 0.00577: more
+# photos do not help. (Files made before 2026-12-02 were calibrated on all 64 at once.)
+CALIB_CHUNK = 16
 
 
 def onnx_recipe(fp32_nodes: tuple[str, ...] = FP32_NODES) -> str:
@@ -95,6 +100,7 @@ def quantize_int8(
     fp32_nodes: tuple[str, ...] = FP32_NODES,
     calibration_cache: str | Path | None = None,
     percentile: float | None = CALIB_PERCENTILE,
+    chunk_images: int = CALIB_CHUNK,
 ) -> QuantReport:
     """calibration_cache: a file for onnxruntime's activation ranges, read when it exists, so
     several recipes of one model are calibrated once (train/quant_sensitivity.py); it must come
@@ -111,22 +117,38 @@ def quantize_int8(
     files = calibration_images(calibration_dir, limit)
 
     class Reader(CalibrationDataReader):
+        """Hands onnxruntime the photos one chunk at a time (set_range), so calibration keeps one
+        chunk's intermediate tensors in memory instead of every photo's."""
+
         def __init__(self) -> None:
-            self.it = model_inputs(files, fp32.preprocessing)
+            self.set_range(0, len(files))
+
+        def __len__(self) -> int:
+            return len(files)
+
+        def set_range(self, start_index: int, end_index: int) -> None:
+            self.it = model_inputs(files[start_index:end_index], fp32.preprocessing)
 
         def get_next(self):
             batch = next(self.it, None)
             return None if batch is None else {fp32.input_name: batch}
 
     output = Path(output)
-    _quantize_static(fp32_path, output, Reader(), fp32_nodes, percentile, calibration_cache)
+    chunk = calibration_chunk(len(files), chunk_images)
+    _quantize_static(fp32_path, output, Reader(), fp32_nodes, percentile, calibration_cache, chunk)
     meta = fp32.session.get_modelmeta().custom_metadata_map
     _write_metadata(output, {**meta, "bgremove.quantization": onnx_recipe(fp32_nodes)})
     int8 = OnnxBackend(output, device="cpu")
     return QuantReport(output, len(files), *agreement(fp32, int8, model_inputs(files, fp32.preprocessing)))
 
 
-def _quantize_static(fp32_path, output, reader, fp32_nodes, percentile, calibration_cache) -> None:
+def calibration_chunk(images: int, most: int) -> int:
+    """The largest chunk of at most `most` photos that divides them evenly (onnxruntime's strided
+    calibration takes equal chunks only)."""
+    return max(d for d in range(1, max(1, min(images, most)) + 1) if images % d == 0)
+
+
+def _quantize_static(fp32_path, output, reader, fp32_nodes, percentile, calibration_cache, chunk) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     depthwise, excluded = _conv_roles(fp32_path, fp32_nodes)
@@ -139,6 +161,7 @@ def _quantize_static(fp32_path, output, reader, fp32_nodes, percentile, calibrat
         nodes_to_exclude=excluded, calibrate_method=method,
         extra_options={
             **({} if percentile is None else {"CalibPercentile": percentile}),
+            "CalibStridedMinMax": chunk,  # despite the name, every method calibrates in chunks
             # Per-channel (axis 0) like the others, but all 8 bits: see the module docstring.
             "TensorQuantOverrides": {w: [{"axis": 0, "reduce_range": False}] for w in depthwise},
         },

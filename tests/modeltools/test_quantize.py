@@ -65,3 +65,21 @@ def test_minmax_calibration_keeps_the_full_range_a_percentile_clips(model_and_ph
     quantize_int8(onnx_path, tmp_path / "clip.onnx", photos, 6, fp32_nodes=(), percentile=90.0)
     # Uniform noise photos, normalised: MinMax spans every value, the 90th percentile a part of them.
     assert _input_scale(tmp_path / "full.onnx") > 1.05 * _input_scale(tmp_path / "clip.onnx")
+
+
+def test_calibration_reads_the_photos_in_equal_chunks(model_and_photos, tmp_path, monkeypatch):
+    from bgremove.modeltools import quantize
+
+    onnx_path, photos = model_and_photos
+    reads = []
+    original = quantize.model_inputs
+
+    def counted(files, pre):
+        reads.append(len(files))
+        return original(files, pre)
+
+    monkeypatch.setattr(quantize, "model_inputs", counted)
+    report = quantize_int8(onnx_path, tmp_path / "a.onnx", photos, 6, chunk_images=4)
+    assert reads.count(3) == 2  # 6 photos: the largest even chunk of at most 4 is 3
+    assert report.mean_iou > 0.5
+    assert [quantize.calibration_chunk(n, 16) for n in (64, 96, 17, 1)] == [16, 16, 1, 1]
