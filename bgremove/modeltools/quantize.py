@@ -104,7 +104,8 @@ def quantize_int8(
 ) -> QuantReport:
     """calibration_cache: a file for onnxruntime's activation ranges, read when it exists, so
     several recipes of one model are calibrated once (train/quant_sensitivity.py); it must come
-    from the same percentile."""
+    from the same percentile. chunk_images: the most photos whose activations calibration holds
+    at once: memory depends on it, the ranges only slightly (histograms merged chunk by chunk)."""
     from bgremove.inference.backends import import_onnxruntime
 
     import_onnxruntime()  # its telemetry off before the quantisation tools load it
@@ -148,7 +149,15 @@ def calibration_chunk(images: int, most: int) -> int:
     return max(d for d in range(1, max(1, min(images, most)) + 1) if images % d == 0)
 
 
-def _quantize_static(fp32_path, output, reader, fp32_nodes, percentile, calibration_cache, chunk) -> None:
+def _quantize_static(
+    fp32_path: str | Path,
+    output: Path,
+    reader: object,  # an onnxruntime CalibrationDataReader with set_range
+    fp32_nodes: tuple[str, ...],
+    percentile: float | None,
+    calibration_cache: str | Path | None,
+    chunk: int,
+) -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     depthwise, excluded = _conv_roles(fp32_path, fp32_nodes)
