@@ -20,12 +20,21 @@ from bgremove.model.checkpoint import load_checkpoint
 from bgremove.modeltools.evaluate import set_names
 from train.data import folder_items
 from train.loss import SegLoss
+from train.sets import read_selection
+from train.train import DEFAULTS
 from train.validate import Validator, ValSet
+
+
+def run_data_root(run: Path) -> str:
+    """The data_root the run was trained with (its config.json), where its relative folders lie."""
+    config = run / "config.json"
+    saved = json.loads(config.read_text()) if config.is_file() else {}
+    return saved.get("data_root", DEFAULTS["data_root"][0])
 
 
 def selection_sets(run: Path) -> list[ValSet]:
     """'<set>-select' for each folder in the run's selection.json, named as the run names them."""
-    fixed = json.loads((run / "selection.json").read_text())
+    fixed = read_selection(run / "selection.json", run_data_root(run))
     dirs = [Path(d) for d in fixed]
     sets = []
     for directory, name in zip(dirs, set_names(dirs), strict=True):

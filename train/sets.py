@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from bgremove.errors import ConfigError
@@ -47,6 +48,27 @@ def holdout_counts(cfg: dict) -> dict[Path, int]:
 
 
 Selection = dict[str, list[str]]  # folder -> stems held out for selection, fixed per run
+
+
+def _portable(directory: Path, data_root: str | Path) -> str:
+    """A folder as a selection file names it: relative to data_root or to the working directory
+    where it lies under one, so the file can be committed and read on another machine."""
+    for base in (Path(data_root).expanduser().resolve(), Path.cwd()):
+        if directory.is_relative_to(base):
+            return directory.relative_to(base).as_posix()
+    return str(directory)
+
+
+def write_selection(path: Path, fixed: Selection, data_root: str | Path) -> None:
+    portable = {_portable(Path(k), data_root): v for k, v in fixed.items()}
+    path.write_text(json.dumps(portable, indent=1))
+
+
+def read_selection(path: str | Path, data_root: str | Path) -> Selection:
+    """A selection file with its folders as absolute paths (as `select_split` keys them). Files
+    written before folders were stored relative name them absolutely and read as they are."""
+    fixed = json.loads(Path(path).read_text())
+    return {str(resolve_dir(k, data_root)): v for k, v in fixed.items()}
 
 
 def select_split(items: list[Item], directory: Path, count: int, cfg: dict,

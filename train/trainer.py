@@ -21,7 +21,7 @@ from train.data import StreamDataset, make_loader
 from train.ema import EMA
 from train.loss import SegLoss
 from train.sampler import StreamSampler
-from train.sets import build_sources, build_val_sets
+from train.sets import build_sources, build_val_sets, read_selection, write_selection
 from train.state import BEST, load_resume, save_best, save_resume, set_rng_state
 from train.validate import Validator
 
@@ -89,14 +89,14 @@ class Trainer:
         cfg = self.cfg
         selection_file = self.out / "selection.json"
         if resume and selection_file.is_file():
-            fixed = json.loads(selection_file.read_text())
+            fixed = read_selection(selection_file, cfg["data_root"])
         elif cfg.get("selection_from"):
-            fixed = json.loads(Path(cfg["selection_from"]).read_text())
+            fixed = read_selection(cfg["selection_from"], cfg["data_root"])
         else:
             fixed = {}
         self.sources, held = build_sources(cfg, fixed)
         if fixed:
-            selection_file.write_text(json.dumps(fixed, indent=1))
+            write_selection(selection_file, fixed, cfg["data_root"])
         self.crop_size = 0
         self.dataset = self._dataset(self.size_at(0))
         per_epoch = max(1, len(self.dataset) // cfg["batch_size"])
