@@ -51,7 +51,7 @@ def score_thresholds(weights: str, items: dict[str, list[tuple[Path, Path]]],
 
     remover = Remover(weights, device="cpu", threads=threads)
     backend = remover.backend
-    s = backend.preprocessing.sharpen
+    factor = backend.preprocessing.sharpen  # applied after the shift, as the Remover would
     backend.preprocessing = dataclasses.replace(backend.preprocessing, sharpen=1.0)
     sums: dict[float, dict[str, dict]] = {t: {} for t in thresholds}
     for name, pairs in items.items():
@@ -61,13 +61,13 @@ def score_thresholds(weights: str, items: dict[str, list[tuple[Path, Path]]],
                 continue
             p = remover.mask(rgb)
             for t in thresholds:
-                m = image_metrics(sharpen(shift(p, t), s), gt)
+                m = image_metrics(sharpen(shift(p, t), factor), gt)
                 acc = sums[t].setdefault(name, {"n": 0})
                 acc["n"] += 1
                 for k in METRICS:
                     acc[k] = acc.get(k, 0.0) + m[k]
-    return {t: {n: {k: v / a["n"] for k, v in a.items() if k != "n"} for n, a in s_.items()}
-            for t, s_ in sums.items()}
+    return {t: {n: {k: v / a["n"] for k, v in a.items() if k != "n"} for n, a in sets.items()}
+            for t, sets in sums.items()}
 
 
 def best_threshold(results: dict[float, dict[str, dict]]) -> float:

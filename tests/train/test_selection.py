@@ -49,3 +49,12 @@ def test_a_file_written_with_absolute_folders_reads_as_it_is(tmp_path: Path) -> 
     fixed = {str(data / "train" / "ccp"): ["a"], str(work / "cache"): ["b"]}
     (tmp_path / "old.json").write_text(json.dumps(fixed))
     assert read_selection(tmp_path / "old.json", data) == fixed
+
+
+def test_committed_selection_files_name_no_machine_paths() -> None:
+    committed = sorted((Path(__file__).resolve().parents[2] / "train" / "selections").glob("*.json"))
+    assert committed, "train/selections holds the committed splits"
+    for path in committed:
+        for folder, stems in json.loads(path.read_text()).items():
+            assert not Path(folder).is_absolute(), f"{path.name}: {folder}"
+            assert stems and stems == sorted(set(stems)), f"{path.name}: {folder}"
