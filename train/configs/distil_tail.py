@@ -32,3 +32,6 @@ epochs = 5
 # checkout), so a run restarted after the caches go again holds out the same photos; a resumed
 # run reads its own runs/distil-tail/selection.json first, which is the same split.
 selection_from = "train/selections/stage20.json"
+# Outcome (2026-12-02): best epoch 3 (0.8399 at threshold 0.5; 0.8400 at its own 0.55); the soup
+# with epoch 7 scored 0.8410 at 0.6 and kept the val sets in fp32, but its int8 file lost 0.0073
+# to fp32 on davis: not shipped (model card, "Stage 20").
