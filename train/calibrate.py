@@ -25,38 +25,60 @@ from pathlib import Path
 import numpy as np
 
 FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0)
+Sums = dict[float, dict[str, dict]]  # setting -> set -> running sums of its metrics and "n"
 
 
 def score_factors(weights: str, items: dict[str, list[tuple[Path, Path]]],
                   factors: tuple[float, ...], threads: int = 1) -> dict[float, dict[str, dict]]:
     """{factor: {set: {"mae", "iou", "boundary_f", "soft"}}}, means over each set's photos."""
     from bgremove.imaging.compose import final_alpha
-    from bgremove.inference.remover import Remover
     from bgremove.inference.sharpen import sharpen
-    from bgremove.modeltools.evaluate import read_mask, read_rgb
     from bgremove.modeltools.metrics import image_metrics
 
+    remover, _ = unsharpened_remover(weights, threads)
+    sums: Sums = {f: {} for f in factors}
+    for name, p, gt in labelled_masks(remover, items):
+        for f in factors:
+            q = sharpen(p, f)
+            m = image_metrics(q, gt)
+            a8 = final_alpha(q)
+            m["soft"] = float(np.count_nonzero((a8 > 0) & (a8 < 255)) / a8.size)
+            accumulate(sums[f], name, m, ("mae", "iou", "boundary_f", "soft"))
+    return means(sums)
+
+
+def unsharpened_remover(weights: str, threads: int = 1):
+    """(a Remover with the file's sharpening off, that factor): what is measured on the split
+    is the network's own mask, each setting applied to it afterwards."""
+    from bgremove.inference.remover import Remover
+
     remover = Remover(weights, device="cpu", threads=threads)
-    backend = remover.backend
-    backend.preprocessing = dataclasses.replace(backend.preprocessing, sharpen=1.0)
-    sums = {f: {} for f in factors}
+    factor = remover.backend.preprocessing.sharpen
+    remover.backend.preprocessing = dataclasses.replace(remover.backend.preprocessing, sharpen=1.0)
+    return remover, factor
+
+
+def labelled_masks(remover, items: dict[str, list[tuple[Path, Path]]]):
+    """(set name, HW float32 mask, ground truth) for every photo whose mask has its size."""
+    from bgremove.modeltools.evaluate import read_mask, read_rgb
+
     for name, pairs in items.items():
         for image_path, mask_path in pairs:
             rgb, gt = read_rgb(image_path), read_mask(mask_path)
-            if rgb.shape[:2] != gt.shape:
-                continue
-            p = remover.mask(rgb)
-            for f in factors:
-                q = sharpen(p, f)
-                m = image_metrics(q, gt)
-                a8 = final_alpha(q)
-                m["soft"] = float(np.count_nonzero((a8 > 0) & (a8 < 255)) / a8.size)
-                acc = sums[f].setdefault(name, {"n": 0})
-                acc["n"] += 1
-                for k in ("mae", "iou", "boundary_f", "soft"):
-                    acc[k] = acc.get(k, 0.0) + m[k]
-    return {f: {n: {k: v / a["n"] for k, v in a.items() if k != "n"} for n, a in s.items()}
-            for f, s in sums.items()}
+            if rgb.shape[:2] == gt.shape:
+                yield name, remover.mask(rgb), gt
+
+
+def accumulate(sums: dict[str, dict], name: str, metrics: dict, keys: tuple[str, ...]) -> None:
+    acc = sums.setdefault(name, {"n": 0})
+    acc["n"] += 1
+    for k in keys:
+        acc[k] = acc.get(k, 0.0) + metrics[k]
+
+
+def means(sums: Sums) -> dict[float, dict[str, dict]]:
+    return {key: {n: {k: v / a["n"] for k, v in a.items() if k != "n"} for n, a in sets.items()}
+            for key, sets in sums.items()}
 
 
 def selection_items(run: Path) -> dict[str, list[tuple[Path, Path]]]:

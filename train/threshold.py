@@ -24,7 +24,6 @@ again).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 from pathlib import Path
 
@@ -44,30 +43,16 @@ def score_thresholds(weights: str, items: dict[str, list[tuple[Path, Path]]],
                      thresholds: tuple[float, ...], threads: int = 1
                      ) -> dict[float, dict[str, dict]]:
     """{t: {set: {"iou", "mae", "boundary_f"}}}, means over each set's photos."""
-    from bgremove.inference.remover import Remover
     from bgremove.inference.sharpen import sharpen
-    from bgremove.modeltools.evaluate import read_mask, read_rgb
     from bgremove.modeltools.metrics import image_metrics
+    from train.calibrate import accumulate, labelled_masks, means, unsharpened_remover
 
-    remover = Remover(weights, device="cpu", threads=threads)
-    backend = remover.backend
-    factor = backend.preprocessing.sharpen  # applied after the shift, as the Remover would
-    backend.preprocessing = dataclasses.replace(backend.preprocessing, sharpen=1.0)
+    remover, factor = unsharpened_remover(weights, threads)  # sharpened after the shift
     sums: dict[float, dict[str, dict]] = {t: {} for t in thresholds}
-    for name, pairs in items.items():
-        for image_path, mask_path in pairs:
-            rgb, gt = read_rgb(image_path), read_mask(mask_path)
-            if rgb.shape[:2] != gt.shape:
-                continue
-            p = remover.mask(rgb)
-            for t in thresholds:
-                m = image_metrics(sharpen(shift(p, t), factor), gt)
-                acc = sums[t].setdefault(name, {"n": 0})
-                acc["n"] += 1
-                for k in METRICS:
-                    acc[k] = acc.get(k, 0.0) + m[k]
-    return {t: {n: {k: v / a["n"] for k, v in a.items() if k != "n"} for n, a in sets.items()}
-            for t, sets in sums.items()}
+    for name, p, gt in labelled_masks(remover, items):
+        for t in thresholds:
+            accumulate(sums[t], name, image_metrics(sharpen(shift(p, t), factor), gt), METRICS)
+    return means(sums)
 
 
 def best_threshold(results: dict[float, dict[str, dict]]) -> float:
