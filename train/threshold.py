@@ -45,10 +45,10 @@ def score_thresholds(weights: str, items: dict[str, list[tuple[Path, Path]]],
     """{t: {set: {"iou", "mae", "boundary_f"}}}, means over each set's photos."""
     from bgremove.inference.sharpen import sharpen
     from bgremove.modeltools.metrics import image_metrics
-    from train.calibrate import accumulate, labelled_masks, means, unsharpened_remover
+    from train.calibrate import Sums, accumulate, labelled_masks, means, unsharpened_remover
 
     remover, factor = unsharpened_remover(weights, threads)  # sharpened after the shift
-    sums: dict[float, dict[str, dict]] = {t: {} for t in thresholds}
+    sums: Sums = {t: {} for t in thresholds}
     for name, p, gt in labelled_masks(remover, items):
         for t in thresholds:
             accumulate(sums[t], name, image_metrics(sharpen(shift(p, t), factor), gt), METRICS)
