@@ -208,8 +208,8 @@ def export(
     int8: bool = typer.Option(
         False, "--int8",
         help="Also write OUT.int8.onnx, static int8 (QDQ) that gives the same masks on every CPU: "
-        "7-bit weights where CPUs without VNNI would saturate, 8-bit depthwise, a few blocks in "
-        "fp32 (bgremove/modeltools/quantize.py).",
+        "7-bit weights where CPUs without VNNI would saturate, 8-bit depthwise, biases corrected "
+        "for the weights' rounding, a few blocks in fp32 (bgremove/modeltools/quantize.py).",
     ),
     calibration: Path | None = typer.Option(
         None, "--calibration", metavar="DIR", help="Folder of real images to calibrate --int8 on."

@@ -11,7 +11,9 @@ follow the first two). Each row: mean |int8 - fp32| of the foreground probabilit
 and worst IoU of the 0.5 masks, on this machine's CPU. The file must give the same masks on every
 CPU (bgremove/modeltools/quantize.py), so run it where the kernels are least exact (AVX2 without
 VNNI). The activation ranges are calibrated once, as
-`bgremove export --int8` calibrates them, and shared by every recipe.
+`bgremove export --int8` calibrates them, and shared by every recipe (with bias correction, the
+ranges of the first recipe's corrected biases: the corrections differ slightly between recipes).
+--no-bias-correction quantises without it (bgremove/modeltools/biascorrect.py).
 """
 from __future__ import annotations
 
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-sweep", action="store_true", help="only the named recipes")
     parser.add_argument("--percentile", type=float, default=CALIB_PERCENTILE,
                         help="activation ranges' clipping percentile; 100: MinMax (no clipping)")
+    parser.add_argument("--no-bias-correction", action="store_true",
+                        help="quantise without correcting the biases for weight rounding")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     ranges = args.out / "ranges.json"
@@ -85,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         path = args.out / f"recipe{i}.int8.onnx"
         quantize_int8(args.fp32, path, args.calibration, args.calibration_images, nodes,
                       calibration_cache=ranges,
-                      percentile=None if args.percentile >= 100 else args.percentile)
+                      percentile=None if args.percentile >= 100 else args.percentile,
+                      bias_correction=not args.no_bias_correction)
         int8 = OnnxBackend(path, device="cpu", threads=1)
         per_photo = [probability_agreement(ref, sigmoid(int8.predict(b)))
                      for b, ref in zip(inputs, reference, strict=True)]
