@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
 pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
-
-from tiny_model import make_tiny_onnx  # noqa: E402
 
 from bgremove.modeltools.biascorrect import bias_shift, correct_biases, dequantised_weights  # noqa: E402
 from bgremove.modeltools.quantize import fp32_convolutions, model_inputs, quantize_int8  # noqa: E402
@@ -37,15 +34,9 @@ def test_the_shift_is_the_mean_output_change_of_the_moved_weights(channels, outp
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("bc")
-    _, onnx_path = make_tiny_onnx(folder)
-    rng = np.random.default_rng(0)
-    photos = folder / "photos"
-    photos.mkdir()
-    for i in range(6):
-        Image.fromarray(rng.integers(0, 256, (48, 80, 3), np.uint8)).save(photos / f"{i}.png")
-    plain = folder / "plain.int8.onnx"
+def tiny(model_and_photos, tmp_path_factory):
+    onnx_path, photos = model_and_photos
+    plain = tmp_path_factory.mktemp("bc") / "plain.int8.onnx"
     quantize_int8(onnx_path, plain, photos, 6, bias_correction=False)
     return onnx_path, photos, plain
 

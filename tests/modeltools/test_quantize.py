@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from PIL import Image
 
 pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from tiny_model import make_tiny_onnx  # noqa: E402
-
 from bgremove.modeltools.quantize import fp32_convolutions as fp32_convs  # noqa: E402
 from bgremove.modeltools.quantize import quantize_int8  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def model_and_photos(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("q")
-    _, onnx_path = make_tiny_onnx(folder)
-    rng = np.random.default_rng(0)
-    photos = folder / "photos"
-    photos.mkdir()
-    for i in range(6):
-        Image.fromarray(rng.integers(0, 256, (48, 80, 3), np.uint8)).save(photos / f"{i}.png")
-    return onnx_path, photos
 
 
 def test_the_named_layers_and_only_those_stay_fp32(model_and_photos, tmp_path):
