@@ -31,7 +31,7 @@ of fp32, as on the VNNI machine it was made on. So the recipe (onnx_recipe) is:
 
 - biases corrected for the weights' rounding (biascorrect.py): the rounding of few weights per
   channel does not average out, and its mean effect had added foreground on val/davis; on stage
-  20's soup, 120 selection photos, mean |int8 - fp32| 0.00651 -> 0.00403. Exporting takes two
+  20's soup, 120 selection photos, mean |int8 - fp32| 0.00651 -> 0.00398. Exporting takes two
   quantisations (the first, on one photo, only says how the weights round).
 
 u8 x u8 (weight_type QUInt8) was exact too, but ran 4x slower than fp32; the runtime's own
