@@ -53,15 +53,17 @@ def bias_shift(weight_error: np.ndarray, input_mean: np.ndarray, group: int) -> 
     return np.einsum("oc,oc->o", weight_error.sum(axis=(2, 3)), means)
 
 
-def input_channel_means(fp32_path: str | Path, tensors: list[str],
+def input_channel_means(fp32, tensors: list[str],
                         batches: Iterable[np.ndarray]) -> dict[str, np.ndarray]:
-    """Mean of each channel of the named tensors over the batches (NCHW), the fp32 file run."""
+    """Mean of each channel of the named tensors over the batches (NCHW), the fp32 model (an
+    onnx ModelProto, left as it is) run with those tensors as extra outputs."""
     import onnx
 
     from bgremove.inference.backends import import_onnxruntime
 
     ort = import_onnxruntime()
-    model = onnx.load(str(fp32_path))
+    model = onnx.ModelProto()
+    model.CopyFrom(fp32)
     known = {o.name for o in model.graph.output}
     model.graph.output.extend(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None)
                               for t in tensors if t not in known)
@@ -87,7 +89,7 @@ def correct_biases(fp32_path: str | Path, int8_path: str | Path, batches: Iterab
     inits = {i.name: i for i in model.graph.initializer}
     convs = [n for n in model.graph.node if n.name in rounded and len(n.input) == 3
              and n.input[1] in inits and n.input[2] in inits]
-    means = input_channel_means(fp32_path, sorted({n.input[0] for n in convs}), batches)
+    means = input_channel_means(model, sorted({n.input[0] for n in convs}), batches)
     for conv in convs:
         weight = numpy_helper.to_array(inits[conv.input[1]]).astype(np.float64)
         group = next((a.i for a in conv.attribute if a.name == "group"), 1)

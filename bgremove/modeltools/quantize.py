@@ -126,13 +126,12 @@ def quantize_int8(
     fp32 = OnnxBackend(fp32_path, device="cpu")
     files = calibration_images(calibration_dir, limit)
     output = Path(output)
-    recipe = (fp32_nodes, percentile, calibration_cache)
     with tempfile.TemporaryDirectory(prefix="bgremove-int8-") as tmp:
         source = Path(fp32_path)
         if bias_correction:
             source = _bias_corrected(source, fp32, files, fp32_nodes, percentile, Path(tmp))
-        _quantize_static(source, output, _reader(files, fp32), *recipe,
-                         calibration_chunk(len(files), chunk_images))
+        _quantize_static(source, output, _reader(files, fp32), fp32_nodes, percentile,
+                         calibration_cache, calibration_chunk(len(files), chunk_images))
     meta = fp32.session.get_modelmeta().custom_metadata_map
     _write_metadata(output, {**meta, "bgremove.quantization": onnx_recipe(fp32_nodes, bias_correction)})
     int8 = OnnxBackend(output, device="cpu")

@@ -70,8 +70,9 @@ def _weights_rounded(fp32_path, int8_path, out):
 
     model = onnx.load(str(fp32_path))
     inits = {i.name: i for i in model.graph.initializer}
+    rounded = dequantised_weights(int8_path)
     for node in model.graph.node:
-        w = dequantised_weights(int8_path).get(node.name)
+        w = rounded.get(node.name)
         if w is not None:
             inits[node.input[1]].CopyFrom(numpy_helper.from_array(w.astype(np.float32), node.input[1]))
     onnx.save(model, str(out))
