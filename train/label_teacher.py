@@ -32,7 +32,7 @@ from bgremove.imaging.encode import encode_image
 from bgremove.imaging.formats import is_image_name
 from bgremove.imaging.safewrite import write_atomic
 
-PRESETS = {"isnet": "isnet", "u2net": "u2net", "u2netp": "u2netp"}  # teacher name -> preset
+PRESETS = {"isnet": "isnet", "u2net": "u2net", "u2net-int8": "u2net", "u2netp": "u2netp"}  # name -> preset
 _removers: list | None = None
 
 

@@ -32,5 +32,6 @@ def test_parse_teacher_reads_name_path_and_weight() -> None:
     t = parse_teacher("u2net=/x/u2net.onnx:0.3")
     assert (t.name, t.weights, t.weight) == ("u2net", "/x/u2net.onnx", 0.3)
     assert parse_teacher("isnet=c:/isnet.onnx").weights == "c:/isnet.onnx"
+    assert parse_teacher("u2net-int8=/x/u2net-int8.onnx").name == "u2net-int8"
     with pytest.raises(Exception, match="NAME=ONNX"):
         parse_teacher("nonsense=/x.onnx")
