@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,9 +98,20 @@ def label_one(path: Path, pool_out: Path, teachers: tuple[Teacher, ...], size: i
     return path.stem, *label_stats(mask.astype(np.float32) / 255.0)
 
 
-def todo(pools: dict[str, list[Path]], out: Path, seed: int) -> list[tuple[str, Path]]:
-    return [(name, p) for name, p in interleave(pools, seed)
+def todo(pools: dict[str, list[Path]], out: Path, seed: int,
+         first: dict[str, set[str]] | None = None) -> list[tuple[str, Path]]:
+    """The photos still unlabelled, in interleaved order; those `first` names (pool -> stems)
+    ahead of the rest."""
+    jobs = [(name, p) for name, p in interleave(pools, seed)
             if not (out / name / "masks" / f"{p.stem}.png").exists()]
+    first = first or {}
+    return sorted(jobs, key=lambda job: job[1].stem not in first.get(job[0], ()))  # stable
+
+
+def selection_stems(path: Path) -> dict[str, set[str]]:
+    """pool name -> the stems a selection file (train/selections/*.json) holds out of it."""
+    fixed = json.loads(path.read_text())
+    return {Path(folder).name: set(stems) for folder, stems in fixed.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,12 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--chunk", type=int, default=200, help="photos per resumable chunk")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--first", type=Path, help="a selection file (train/selections/*.json) whose "
+                    "held-out photos are labelled before the rest, so a run on the new labels can "
+                    "score its split before the pools are done")
     args = ap.parse_args(argv)
     pools = {p.name: sorted(f for f in p.iterdir() if is_image_name(f.name)) for p in args.pools}
     for name in pools:
         for sub in ("images", "masks"):
             (args.out / name / sub).mkdir(parents=True, exist_ok=True)
-    jobs = todo(pools, args.out, args.seed)
+    jobs = todo(pools, args.out, args.seed, selection_stems(args.first) if args.first else None)
     print(f"{len(jobs)} of {sum(map(len, pools.values()))} photos to label", flush=True)
     teachers = tuple(args.teacher)
     with Parallel(n_jobs=args.workers) as parallel:

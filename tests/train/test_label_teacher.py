@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 pytest.importorskip("joblib")
-from train.label_teacher import interleave, label_stats, parse_teacher  # noqa: E402
+from train.label_teacher import (  # noqa: E402
+    interleave,
+    label_stats,
+    parse_teacher,
+    selection_stems,
+    todo,
+)
 
 
 def test_label_stats_report_coverage_and_mean_confidence() -> None:
@@ -35,3 +41,17 @@ def test_parse_teacher_reads_name_path_and_weight() -> None:
     assert parse_teacher("u2net-int8=/x/u2net-int8.onnx").name == "u2net-int8"
     with pytest.raises(Exception, match="NAME=ONNX"):
         parse_teacher("nonsense=/x.onnx")
+
+
+def test_todo_skips_labelled_photos_and_puts_the_selection_first(tmp_path: Path) -> None:
+    pools = {"a": [Path(f"a{i}.jpg") for i in range(6)], "b": [Path(f"b{i}.jpg") for i in range(3)]}
+    (tmp_path / "a" / "masks").mkdir(parents=True)
+    (tmp_path / "a" / "masks" / "a1.png").write_bytes(b"")
+    sel = tmp_path / "selection.json"
+    sel.write_text('{"cache/labels/u2net/a": ["a4", "a1"], "train/ccp": ["x"]}')
+    assert selection_stems(sel) == {"a": {"a4", "a1"}, "ccp": {"x"}}
+    plain = todo(pools, tmp_path, seed=0)
+    assert len(plain) == 8 and Path("a1.jpg") not in [p for _, p in plain]
+    ordered = todo(pools, tmp_path, seed=0, first=selection_stems(sel))
+    assert ordered[0] == ("a", Path("a4.jpg"))
+    assert ordered[1:] == [job for job in plain if job[1].stem != "a4"]  # the rest keep their order
