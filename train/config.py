@@ -39,6 +39,17 @@ def parent_config(child: str | Path, name: str) -> dict[str, Any]:
     return {k: v for k, v in namespace.items() if not k.startswith("__")}
 
 
+FOLDER_LISTS = ("extra_sets", "holdout_sets", "copypaste_donors", "copypaste_backgrounds")
+
+
+def relabelled(cfg: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """The config's folder lists with `old` replaced by `new` in every entry: a stage whose pools
+    were relabelled by another teacher into a new folder updates them with
+    `globals().update(relabelled(globals(), OLD, NEW))` (and names the old folders in
+    selection_alias, so its split holds out the same photos)."""
+    return {key: [spec.replace(old, new) for spec in cfg[key]] for key in FOLDER_LISTS if key in cfg}
+
+
 def parse_value(text: str, default: Any) -> Any:
     """Command-line text -> the default's type. Lists take Python syntax or comma-separated
     items; dicts take Python syntax."""

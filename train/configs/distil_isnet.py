@@ -9,18 +9,10 @@
 # The other pools keep their U-2-Net labels. The same photos are held out for selection as in
 # stages 11-13 (selection_alias), scored against the new labels: stage 5 is scored on this split
 # again before the two are compared.
-from train.config import parent_config
+from train.config import parent_config, relabelled
 
 globals().update(parent_config(__file__, "distil_boundary.py"))
 out = "runs/distil-isnet"
 _old, _new = "cache/labels/u2net/imagenet-1k", "cache/labels/u2net-isnet/imagenet-1k"
-
-
-def _relabel(specs: list[str]) -> list[str]:
-    return [s.replace(_old, _new) for s in specs]
-
-
-extra_sets = _relabel(extra_sets)  # noqa: F821 - from the parent configs
-holdout_sets = _relabel(holdout_sets)  # noqa: F821
-copypaste_donors = _relabel(copypaste_donors)  # noqa: F821
+globals().update(relabelled(globals(), _old, _new))
 selection_alias = {_new: _old}

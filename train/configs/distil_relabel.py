@@ -11,7 +11,7 @@
 #       --out cache/labels/u2net-int8 --teacher u2net-int8=cache/teachers/u2net-int8.onnx --workers 2
 # Start it only when the labels are complete (the selection photos among them: the split must
 # score the same 360 photos as stage 20's).
-from train.config import parent_config
+from train.config import parent_config, relabelled
 
 globals().update(parent_config(__file__, "distil_more.py"))
 out = "runs/distil-relabel"
@@ -21,16 +21,7 @@ init = "runs/soup21/e3.pth"
 # the amount `--write 0.6` lowered it by)
 epochs = 6  # 2,400 steps for ~3.9x the pool photos stage 21 drew on; 7.8e-5 down to 4e-6
 _old, _new = "cache/labels/u2net/", "cache/labels/u2net-int8/"
-
-
-def _relabel(specs: list[str]) -> list[str]:
-    return [s.replace(_old, _new) for s in specs]
-
-
-extra_sets = _relabel(extra_sets)  # noqa: F821 - from the parent configs
-holdout_sets = _relabel(holdout_sets)  # noqa: F821
-copypaste_donors = _relabel(copypaste_donors)  # noqa: F821
-copypaste_backgrounds = _relabel(copypaste_backgrounds)  # noqa: F821
+globals().update(relabelled(globals(), _old, _new))  # every pool's folder, in every folder list
 # The photos stage 20's split holds out (selection_from, inherited) are held out again, now
 # scored against their int8-teacher labels; the figure to beat is therefore the shipped weights
 # scored on this run's split (`python -m train.score --run runs/distil-relabel
