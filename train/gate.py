@@ -78,7 +78,18 @@ def val_figures(weights: Path, data_root: Path) -> dict[str, dict[str, float]]:
     return {name: {"iou": row["iou"], "mae": row["mae"]} for name, row in results.items()}
 
 
-def prepare(checkpoint: Path, run: Path, out: Path, calibration: Path) -> tuple[Path, float, float]:
+def file_names(candidates: list[Path]) -> list[str]:
+    """Each candidate's <name> in OUT: its stem, or folder-stem where stems repeat (a run's
+    best.pth beside a soup's best.pth would otherwise overwrite each other's files)."""
+    stems = [c.stem for c in candidates]
+    names = [f"{c.parent.name}-{c.stem}" if stems.count(c.stem) > 1 else c.stem for c in candidates]
+    if len(set(names)) < len(names):
+        raise SystemExit(f"candidates' file names collide in OUT: {names}")
+    return names
+
+
+def prepare(checkpoint: Path, name: str, run: Path, out: Path,
+            calibration: Path) -> tuple[Path, float, float]:
     """Steps 1-3: (OUT/<name>-t.pth with threshold and sharpening written, threshold, factor);
     OUT/<name>-t.onnx and .int8.onnx beside it."""
     from bgremove.modeltools.export import export_onnx
@@ -87,9 +98,9 @@ def prepare(checkpoint: Path, run: Path, out: Path, calibration: Path) -> tuple[
     from train.threshold import THRESHOLDS, best_threshold, score_thresholds, write_threshold
 
     items = selection_items(run)
-    raw = export_onnx(checkpoint, out / f"{checkpoint.stem}.onnx").path
+    raw = export_onnx(checkpoint, out / f"{name}.onnx").path
     t = best_threshold(score_thresholds(str(raw), items, THRESHOLDS))
-    moved = out / f"{checkpoint.stem}-t.pth"
+    moved = out / f"{name}-t.pth"
     write_threshold(checkpoint, moved, t)
     fp32 = export_onnx(moved, moved.with_suffix(".onnx")).path
     int8 = fp32.with_name(fp32.stem + ".int8.onnx")
@@ -101,12 +112,13 @@ def prepare(checkpoint: Path, run: Path, out: Path, calibration: Path) -> tuple[
 
 def gate(candidates: list[Path], run: Path, baseline: Path, out: Path, calibration: Path,
          data_root: Path) -> dict[str, Figures]:
+    names = file_names(candidates)  # before any work: a collision is known up front
     out.mkdir(parents=True, exist_ok=True)
     figures = {"baseline": Figures(split_iou(baseline, run),
                                    val_figures(baseline.with_suffix(".onnx"), data_root))}
     _report(out, "baseline", figures["baseline"])
-    for checkpoint in candidates:
-        moved, t, factor = prepare(checkpoint, run, out, calibration)
+    for checkpoint, name in zip(candidates, names, strict=True):
+        moved, t, factor = prepare(checkpoint, name, run, out, calibration)
         fp32 = moved.with_suffix(".onnx")
         figures[str(checkpoint)] = Figures(
             split_iou(moved, run), val_figures(fp32, data_root),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from train.gate import Figures, verdict
+from train.gate import Figures, file_names, verdict
 
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
@@ -78,3 +78,10 @@ def test_a_whole_gate_writes_its_files_and_figures(tmp_path: Path, capsys) -> No
         assert (out / name).is_file(), name
     assert set(json.loads((out / "gate.json").read_text())) == {"baseline", str(candidate)}
     assert "-> " in capsys.readouterr().out  # the verdict is printed
+
+
+def test_candidates_sharing_a_file_name_get_their_folder_in_front() -> None:
+    names = file_names([Path("runs/a/best.pth"), Path("runs/soup/best.pth"), Path("runs/a/e3.pth")])
+    assert names == ["a-best", "soup-best", "e3"]
+    with pytest.raises(SystemExit, match="collide"):
+        file_names([Path("runs/a/best.pth"), Path("other/a/best.pth")])
