@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bgremove.modeltools.evaluate import read_mask
 from bgremove.modeltools.metrics import region_metrics
 
 _NEAR_EMPTY = 0.02  # reference foreground under this share of the frame: IoU is a few pixels' say
@@ -36,14 +37,6 @@ class PoolAgreement:
     bad_other: int
 
 
-def read_label(path: Path) -> np.ndarray:
-    """HW float32 in [0, 1] from a label PNG."""
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise ValueError(f"cannot read label {path}")
-    return mask.astype(np.float32) / 255.0
-
-
 def pair_metrics(reference: np.ndarray, other: np.ndarray) -> tuple[float, float, float]:
     """(IoU, MAE, reference coverage) of two soft masks; `other` is resized to the reference."""
     if other.shape != reference.shape:
@@ -56,7 +49,7 @@ def pool_agreement(pool: str, ref_masks: Path, other_masks: Path) -> PoolAgreeme
     names = sorted({p.name for p in ref_masks.glob("*.png")} & {p.name for p in other_masks.glob("*.png")})
     if not names:
         return None
-    rows = [pair_metrics(read_label(ref_masks / n), read_label(other_masks / n)) for n in names]
+    rows = [pair_metrics(read_mask(ref_masks / n), read_mask(other_masks / n)) for n in names]
     ious, maes, cover = (np.array(col) for col in zip(*rows, strict=True))
     bad = ious < _BAD
     return PoolAgreement(
