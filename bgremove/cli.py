@@ -257,6 +257,8 @@ def evaluate(
     limit: int | None = typer.Option(None, min=1, metavar="N",
                                      help="Evaluate at most N images per folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    by_clip: bool = typer.Option(False, "--by-clip",
+                                 help="Also score each clip (DAVIS-style clip_frame names)."),
     device: Device = typer.Option("auto", help="Where the model runs."),
     threads: int | None = typer.Option(None, min=1, metavar="N",
                                        help="Inference threads (default: all cores)."),
@@ -265,17 +267,19 @@ def evaluate(
     import json
 
     from bgremove.inference.remover import Remover
-    from bgremove.modeltools.evaluate import evaluate_dirs, format_table
+    from bgremove.modeltools.evaluate import evaluate_dirs, format_clips, format_table
 
     try:
         from bgremove.inference.cleanup import Cleanup
 
         remover = Remover(weights, device=device.value, threads=threads, tta=tta, preset=preset,
                           cleanup=Cleanup() if clean else None)
-        results = evaluate_dirs(remover.mask, dirs, limit=limit, progress=not as_json)
+        results = evaluate_dirs(remover.mask, dirs, limit=limit, progress=not as_json,
+                                by_clip=by_clip)
     except BgRemoveError as exc:
         raise fail(exc) from exc
-    typer.echo(json.dumps(results, indent=2) if as_json else format_table(results))
+    text = "\n\n".join(filter(None, [format_table(results), format_clips(results)]))
+    typer.echo(json.dumps(results, indent=2) if as_json else text)
 
 
 @app.command(cls=PlainArguments)

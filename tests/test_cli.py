@@ -173,6 +173,11 @@ def test_export_and_eval_commands(tmp_path):
     assert res.exit_code == 0, res.output
     scores = json.loads(res.output)["set"]
     assert scores["n"] == 1 and 0.0 <= scores["iou"] <= 1.0
+    Image.fromarray(img).save(data / "images" / "cows_00000.png")
+    Image.fromarray((img[..., 0] > 0).astype(np.uint8) * 255).save(data / "masks" / "cows_00000.png")
+    res = runner.invoke(app, ["eval", str(data), "--weights", str(tmp_path / "m.onnx"), "--by-clip"])
+    assert res.exit_code == 0, res.output
+    assert "set/cows" in res.output and "set/a" not in res.output  # a.png has no clip name
 
 
 def test_int8_export_without_calibration_is_a_usage_error(tmp_path):

@@ -106,11 +106,14 @@ def evaluate_dirs(
     dirs: Sequence[str | Path],
     limit: int | None = None,
     progress: bool = True,
-) -> dict[str, dict[str, float]]:
+    by_clip: bool = False,
+) -> dict[str, dict]:
     """Score `predict_mask` (HWC uint8 RGB -> HW float32 probability at the image's size) on each
     set folder. `limit` caps the images per set (evenly spaced, deterministic).
     Returns {set name: {metric: mean over images, "n": images, "<m>_lo"/"<m>_hi": the 95%
-    bootstrap interval of iou and mae, "groups": how many independent groups it resampled}}."""
+    bootstrap interval of iou and mae, "groups": how many independent groups it resampled}}.
+    by_clip: sets with DAVIS-style `clip_frame` names also get "clips": {clip: its own row}
+    (a set's mean hides which clips carry its errors)."""
     from tqdm import tqdm
 
     acc = MetricAccumulator()
@@ -129,15 +132,19 @@ def evaluate_dirs(
         for metric in INTERVAL_METRICS:
             row[f"{metric}_lo"], row[f"{metric}_hi"], groups = acc.interval(name, metric)
         row["groups"] = float(groups)
+        clips = acc.group_summary(name) if by_clip else {}
+        if clips:
+            row["clips"] = clips
     return results
 
 
-def format_table(results: dict[str, dict[str, float]]) -> str:
-    """A fixed-width table: one row per set, a mean row when there are several sets."""
+def format_table(results: dict[str, dict], mean_row: bool = True) -> str:
+    """A fixed-width table: one row per set, a mean row when there are several sets (and
+    `mean_row`: clips are not sets, and their unweighted mean is no set's figure)."""
     header = ["set", "n", *METRICS, "iou 95% interval"]
     rows = [[name, f"{int(r.get('n', 0))}", *(_fmt(m, r.get(m)) for m in METRICS), _interval(r)]
             for name, r in results.items()]
-    if len(results) > 1:
+    if mean_row and len(results) > 1:
         rows.append(["mean", "", *(_fmt(m, mean_over_sets(results, m)) for m in METRICS), ""])
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).rjust(w) if i else str(c).ljust(w)
@@ -146,6 +153,16 @@ def format_table(results: dict[str, dict[str, float]]) -> str:
     arrows = "higher is better: " + ", ".join(m for m in METRICS if HIGHER_IS_BETTER[m])
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join([*lines, arrows + "; lower: mae, hausdorff (px)"])
+
+
+def format_clips(results: dict[str, dict]) -> str:
+    """format_table's layout with a row per clip ("davis/breakdance"), for results of
+    evaluate_dirs(..., by_clip=True); empty when no set has clip names."""
+    rows = {f"{name}/{clip}": crow for name, row in results.items()
+            for clip, crow in row.get("clips", {}).items()}
+    if not rows:
+        return ""
+    return format_table(rows, mean_row=False)
 
 
 def _interval(row: dict[str, float]) -> str:

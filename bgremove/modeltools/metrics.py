@@ -179,6 +179,17 @@ class MetricAccumulator:
         lo, hi = np.percentile(means, [tail, 100 - tail])
         return float(lo), float(hi), len(sums)
 
+    def group_summary(self, set_name: str) -> dict[str, dict[str, float]]:
+        """{group: {metric: mean over its images, "n": images}} for the named groups of a set
+        (DAVIS clips), in the order first seen; images added without a group are left out."""
+        rows: dict[str, list[dict[str, float]]] = defaultdict(list)
+        for group, metrics in self._rows[set_name]:
+            if not group.startswith("#"):
+                rows[group].append(metrics)
+        return {group: {**{k: float(np.mean([m[k] for m in ms])) for k in ms[0]},
+                        "n": float(len(ms))}
+                for group, ms in rows.items()}
+
     def summary(self) -> dict[str, dict[str, float]]:
         """{set: {metric: mean, ..., "n": images}} in the order sets were first seen."""
         out: dict[str, dict[str, float]] = {}

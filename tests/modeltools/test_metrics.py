@@ -167,3 +167,44 @@ def test_evaluate_dirs_reports_an_interval(tmp_path: Path) -> None:
     a = write_pairs(tmp_path / "a", 3)
     res = evaluate_dirs(lambda img: img[..., 0] / 255.0, [a], progress=False)["a"]
     assert res["iou_lo"] == res["iou_hi"] == 1.0 and res["groups"] == 3
+
+
+def test_group_summary_averages_each_clip_and_skips_loose_images() -> None:
+    acc = MetricAccumulator()
+    for iou in (1.0, 0.5):
+        acc.add("davis", {"iou": iou}, group="cows")
+    acc.add("davis", {"iou": 0.2}, group="libby")
+    acc.add("davis", {"iou": 0.0})  # no clip name: in the set's mean, in no clip's row
+    clips = acc.group_summary("davis")
+    assert list(clips) == ["cows", "libby"]
+    assert clips["cows"] == {"iou": 0.75, "n": 2.0} and clips["libby"] == {"iou": 0.2, "n": 1.0}
+    assert acc.summary()["davis"]["iou"] == pytest.approx(1.7 / 4)
+
+
+def test_evaluate_dirs_by_clip(tmp_path: Path) -> None:
+    from bgremove.modeltools.evaluate import format_clips
+
+    root = tmp_path / "clips"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    mask = (rect(24, 32, 4, 20, 4, 20) * 255).astype(np.uint8)
+    for stem in ("swan_00000", "swan_00004", "dog_00000", "0007"):
+        image = np.dstack([mask] * 3)
+        image[0, 0, 1] = 1 if stem.startswith("swan") else 0  # tells the predictor the clip
+        Image.fromarray(image).save(root / "images" / f"{stem}.png")
+        Image.fromarray(mask).save(root / "masks" / f"{stem}.png")
+    flat = write_pairs(tmp_path / "flat", 2)
+
+    def swan_blind(img: np.ndarray) -> np.ndarray:  # right on every image but the swan's
+        return img[..., 0] / 255.0 * (0.0 if img[0, 0, 1] == 1 else 1.0)
+
+    res = evaluate_dirs(swan_blind, [root, flat], progress=False, by_clip=True)
+    clips = res["clips"]["clips"]
+    assert list(clips) == ["dog", "swan"] and clips["swan"]["n"] == 2
+    assert clips["dog"]["iou"] == 1.0 and clips["swan"]["iou"] == 0.0
+    assert res["clips"]["iou"] == 0.5 and "clips" not in res["flat"]
+    table = format_clips(res)
+    assert "clips/swan" in table and "clips/dog" in table and "mean" not in table
+    assert "clips" not in evaluate_dirs(lambda img: img[..., 0] / 255.0, [root],
+                                        progress=False)["clips"]
+    json.dumps(res)
