@@ -142,7 +142,7 @@ class MetricAccumulator:
     def __init__(self) -> None:
         self._sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self._counts: dict[str, int] = defaultdict(int)
-        self._rows: dict[str, list[tuple[str, dict[str, float]]]] = defaultdict(list)
+        self._rows: dict[str, list[tuple[str | None, dict[str, float]]]] = defaultdict(list)
 
     def add(self, set_name: str, metrics: dict[str, float], group: str | None = None) -> None:
         """`group`: images that are not independent (frames of one video clip) share one, so
@@ -150,8 +150,7 @@ class MetricAccumulator:
         for key, value in metrics.items():
             self._sums[set_name][key] += float(value)
         self._counts[set_name] += 1
-        rows = self._rows[set_name]
-        rows.append((group if group is not None else f"#{len(rows)}", dict(metrics)))
+        self._rows[set_name].append((group, dict(metrics)))
 
     def update(
         self, set_name: str, pred: np.ndarray, gt: np.ndarray, tolerance: float | None = None,
@@ -167,9 +166,9 @@ class MetricAccumulator:
         """Percentile bootstrap interval of the set's mean `metric`, resampling whole groups
         (DAVIS: clips, so ten clips of 164 frames count as ten observations, not 164).
         Returns (low, high, number of groups)."""
-        groups: dict[str, list[float]] = defaultdict(list)
-        for group, metrics in self._rows[set_name]:
-            groups[group].append(metrics[metric])
+        groups: dict[str | int, list[float]] = defaultdict(list)
+        for i, (group, metrics) in enumerate(self._rows[set_name]):
+            groups[group if group is not None else i].append(metrics[metric])
         sums = np.array([sum(v) for v in groups.values()])
         counts = np.array([len(v) for v in groups.values()], np.float64)
         rng = np.random.default_rng(seed)
@@ -184,7 +183,7 @@ class MetricAccumulator:
         (DAVIS clips), in the order first seen; images added without a group are left out."""
         rows: dict[str, list[dict[str, float]]] = defaultdict(list)
         for group, metrics in self._rows[set_name]:
-            if not group.startswith("#"):
+            if group is not None:
                 rows[group].append(metrics)
         return {group: {**{k: float(np.mean([m[k] for m in ms])) for k in ms[0]},
                         "n": float(len(ms))}
