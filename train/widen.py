@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     dst = build_model(dst_args)
     fresh = widen(src, dst, ckpt["model_args"], dst_args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    extra = {**ckpt.get("extra", {}), "widened_from": str(args.src)}
+    extra = {**(ckpt.get("extra") or {}), "widened_from": str(args.src)}
     save_checkpoint(args.out, dst, dst_args, ckpt["preprocessing"], extra)
     print(f"{args.out}: {dst_args}; fresh: {', '.join(fresh) or 'none'}")
 
