@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from bgremove.model import DEFAULT_ARGS, BgNet, build_model
+from bgremove.model import BgNet, build_model
 from bgremove.model.checkpoint import load_checkpoint, save_checkpoint
 from bgremove.model.decoder import FullScaleStage
 
@@ -56,10 +56,14 @@ def _widened(name: str, old: torch.Tensor, new: torch.Tensor, dst: BgNet,
     return out
 
 
-def widen(src: BgNet, dst: BgNet, src_args: dict, dst_args: dict) -> list[str]:
+def _branch_width(model: BgNet) -> int:
+    """cat_channels, read off the network: every stride-16 branch projects to it."""
+    return model.decoder.stages[0].enc_proj[0][0].out_channels
+
+
+def widen(src: BgNet, dst: BgNet) -> list[str]:
     """Load src's weights into the wider dst; returns the modules left at their initialisation."""
-    cats = (int({**DEFAULT_ARGS, **src_args}["cat_channels"]),
-            int({**DEFAULT_ARGS, **dst_args}["cat_channels"]))
+    cats = (_branch_width(src), _branch_width(dst))
     theirs, own = src.state_dict(), dst.state_dict()
     state, fresh = {}, set()
     for name, new in own.items():
@@ -101,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     if "decoder_channels" in dst_args:
         dst_args["decoder_channels"] = tuple(dst_args["decoder_channels"])
     dst = build_model(dst_args)
-    fresh = widen(src, dst, ckpt["model_args"], dst_args)
+    fresh = widen(src, dst)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     extra = {**(ckpt.get("extra") or {}), "widened_from": str(args.src)}
     save_checkpoint(args.out, dst, dst_args, ckpt["preprocessing"], extra)

@@ -17,16 +17,16 @@ WIDER = {"decoder_channels": (40, 24, 20, 8), "cat_channels": 12}
 
 
 def _tiny(tmp_path: Path):
-    model, ckpt = load_checkpoint(make_tiny_checkpoint(tmp_path / "tiny.pth"))
-    return model.eval(), ckpt
+    model, _ = load_checkpoint(make_tiny_checkpoint(tmp_path / "tiny.pth"))
+    return model.eval()
 
 
 @pytest.mark.parametrize("size", [(64, 64), (70, 90)])
 def test_a_wider_decoder_of_the_same_kind_gives_the_same_logits(tmp_path: Path, size) -> None:
-    src, ckpt = _tiny(tmp_path)
+    src = _tiny(tmp_path)
     args = {**TINY_ARGS, **WIDER}
     dst = build_model(args).eval()
-    assert widen(src, dst, ckpt["model_args"], args) == []
+    assert widen(src, dst) == []
     assert sum(p.numel() for p in dst.parameters()) > sum(p.numel() for p in src.parameters())
     x = torch.randn(2, 3, *size)
     with torch.no_grad():
@@ -34,10 +34,10 @@ def test_a_wider_decoder_of_the_same_kind_gives_the_same_logits(tmp_path: Path, 
 
 
 def test_the_new_channels_learn(tmp_path: Path) -> None:
-    src, ckpt = _tiny(tmp_path)
+    src = _tiny(tmp_path)
     args = {**TINY_ARGS, **WIDER}
     dst = build_model(args)
-    widen(src, dst, ckpt["model_args"], args)
+    widen(src, dst)
     dst.train()
     dst(torch.randn(2, 3, 64, 64)).sigmoid().mean().backward()
     # The head's weights that read the stride-2 stage are unchanged in shape here, so look at a
@@ -49,10 +49,10 @@ def test_the_new_channels_learn(tmp_path: Path) -> None:
 
 
 def test_a_slim_stride2_stage_starts_fresh_and_the_coarser_maps_are_kept(tmp_path: Path) -> None:
-    src, ckpt = _tiny(tmp_path)
+    src = _tiny(tmp_path)
     args = {**TINY_ARGS, **WIDER, "stride2": "slim"}
     dst = build_model(args)
-    fresh = widen(src, dst, ckpt["model_args"], args)
+    fresh = widen(src, dst)
     assert fresh and all(name.startswith("decoder.stages.3.") for name in fresh)
     with torch.no_grad():
         dst.decoder.stages[1].fuse.body[0][0].weight[0, 0] += 1.0
