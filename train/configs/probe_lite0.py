@@ -18,7 +18,7 @@ pretrained_encoder = True
 model_args = {"encoder": "lite0", "deep_supervision": True}  # the shipped network
 lr = 1e-3  # a fresh decoder (DEFAULTS' value); the encoder moves at 0.3x
 warmup_steps = 200  # DEFAULTS' value: Adam's early steps on a fresh decoder are noisy
-epochs = 6  # 2,400 steps: what two arms side by side fit in one session on 2 cores (~1.7 s a step)
+epochs = 6  # 2,400 steps: what two arms side by side fit in one session (1.5-2.6 s a step)
 early_input_size = 256  # the first 75% of the steps at 256 px (2x faster), the rest at 320
 early_frac = 0.75
 # Outcome (2026-12-03): split by epoch 0.7593, 0.8051, 0.8172, 0.8174, 0.8270, 0.8305 (best, the
