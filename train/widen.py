@@ -102,9 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     src, ckpt = load_checkpoint(args.src)
     dst_args = {**ckpt["model_args"], **json.loads(args.model_args)}
-    if "decoder_channels" in dst_args:
-        dst_args["decoder_channels"] = tuple(dst_args["decoder_channels"])
-    dst = build_model(dst_args)
+    dst = build_model(dst_args)  # BgNet takes channel lists as they are stored in checkpoints
     fresh = widen(src, dst)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     extra = {**(ckpt.get("extra") or {}), "widened_from": str(args.src)}
