@@ -45,6 +45,7 @@ STAGES = [
     ("canvas + normalise", "bgremove.inference.remover", "resize_image"),
     ("canvas + normalise", "bgremove.inference.remover", "normalise"),
     ("network", None, "predict"),
+    ("guided filter (edges)", "bgremove.inference.remover", "guided_filter"),
     ("mask upsampling (+ tiled refine)", "bgremove.inference.tiling", "resize_mask"),
     ("mask upsampling (+ tiled refine)", "bgremove.inference.tiling", "uncertainty_band"),
     ("mask upsampling (+ tiled refine)", "bgremove.inference.tiling", "predict_tiled"),

@@ -96,15 +96,21 @@ def selection_items(run: Path) -> dict[str, list[tuple[Path, Path]]]:
 
 
 def write_factor(paths: list[Path], factor: float) -> None:
+    write_preprocessing(paths, "sharpen", factor)
+
+
+def write_preprocessing(paths: list[Path], key: str, value: float) -> None:
+    """Store one Preprocessing field in each file (a .pth's "preprocessing", an .onnx file's
+    metadata); export copies the .pth's into the files it makes."""
     for path in paths:
         if path.suffix == ".onnx":
-            _write_onnx(path, factor)
+            _write_onnx(path, key, value)
         else:
-            _write_pth(path, factor)
-        print(f"{path}: sharpen = {factor}")
+            _write_pth(path, key, value)
+        print(f"{path}: {key} = {value}")
 
 
-def _write_onnx(path: Path, factor: float) -> None:
+def _write_onnx(path: Path, key: str, value: float) -> None:
     import onnx
 
     from bgremove.inference.backends.onnx import METADATA_KEY
@@ -113,15 +119,15 @@ def _write_onnx(path: Path, factor: float) -> None:
     entry = next((e for e in model.metadata_props if e.key == METADATA_KEY), None)
     if entry is None:
         raise SystemExit(f"{path} has no {METADATA_KEY} metadata: not a bgremove file")
-    entry.value = json.dumps({**json.loads(entry.value), "sharpen": factor}, sort_keys=True)
+    entry.value = json.dumps({**json.loads(entry.value), key: value}, sort_keys=True)
     onnx.save(model, str(path))
 
 
-def _write_pth(path: Path, factor: float) -> None:
+def _write_pth(path: Path, key: str, value: float) -> None:
     from bgremove.model.checkpoint import atomic_torch_save, read_checkpoint
 
     ckpt = read_checkpoint(path)
-    ckpt["preprocessing"] = {**(ckpt.get("preprocessing") or {}), "sharpen": factor}
+    ckpt["preprocessing"] = {**(ckpt.get("preprocessing") or {}), key: value}
     atomic_torch_save(ckpt, path)
 
 

@@ -8,7 +8,8 @@ For each candidate (a .pth), in this order, as the card's stages did by hand:
    moved into the head's bias -> OUT/<name>-t.pth;
 2. its fp32 and int8 ONNX files (as `bgremove export --int8`, calibrated on --calibration);
 3. its edge sharpening (train.calibrate: the smallest factor within 0.0005 of the best mean MAE,
-   measured on the fp32 file), written into all three files;
+   measured on the fp32 file), written into all three files; then its guided-filter radius
+   (train.guide's rule) and, where the filter is on, its sharpening measured again with it;
 4. its split score (train.score), beside the baseline's (the shipped weights) in the same run;
 5. the whole val sets (`bgremove eval`'s code), fp32 and int8, beside the baseline's fp32.
 Then the rule (`verdict`). val/ is read only in step 5, after everything is chosen: what it
@@ -38,6 +39,7 @@ class Figures:
     int8: dict[str, dict[str, float]] = field(default_factory=dict)
     threshold: float = 0.5
     sharpen: float = 1.0
+    guide: int = 0
 
 
 def verdict(candidate: Figures, baseline: Figures) -> list[str]:
@@ -89,25 +91,41 @@ def file_names(candidates: list[Path]) -> list[str]:
 
 
 def prepare(checkpoint: Path, name: str, run: Path, out: Path,
-            calibration: Path) -> tuple[Path, float, float]:
-    """Steps 1-3: (OUT/<name>-t.pth with threshold and sharpening written, threshold, factor);
-    OUT/<name>-t.onnx and .int8.onnx beside it."""
+            calibration: Path) -> tuple[Path, float, float, int]:
+    """Steps 1-3: (OUT/<name>-t.pth with threshold, sharpening and guided-filter radius written,
+    threshold, factor, radius); OUT/<name>-t.onnx and .int8.onnx beside it."""
     from bgremove.modeltools.export import export_onnx
     from bgremove.modeltools.quantize import quantize_int8
-    from train.calibrate import FACTORS, pick_factor, score_factors, selection_items, write_factor
+    from train.calibrate import (
+        FACTORS,
+        pick_factor,
+        score_factors,
+        selection_items,
+        write_factor,
+        write_preprocessing,
+    )
+    from train.guide import RADII, pick_radius, score_radii
     from train.threshold import THRESHOLDS, best_threshold, score_thresholds, write_threshold
 
     items = selection_items(run)
     raw = export_onnx(checkpoint, out / f"{name}.onnx").path
+    write_preprocessing([raw], "guide", 0)  # the threshold is the network's own, unfiltered
     t = best_threshold(score_thresholds(str(raw), items, THRESHOLDS))
     moved = out / f"{name}-t.pth"
     write_threshold(checkpoint, moved, t)
     fp32 = export_onnx(moved, moved.with_suffix(".onnx")).path
     int8 = fp32.with_name(fp32.stem + ".int8.onnx")
     quantize_int8(fp32, int8, calibration)
+    files = [moved, fp32, int8]
+    write_preprocessing(files, "guide", 0)  # a radius inherited from --init does not describe it
     factor = pick_factor(score_factors(str(fp32), items, FACTORS))
-    write_factor([moved, fp32, int8], factor)
-    return moved, t, factor
+    write_factor(files, factor)
+    radius = pick_radius(score_radii(str(fp32), items, RADII))
+    write_preprocessing(files, "guide", radius)
+    if radius:  # the filter softens edges a little: sharpening is measured again with it on
+        factor = pick_factor(score_factors(str(fp32), items, FACTORS))
+        write_factor(files, factor)
+    return moved, t, factor, radius
 
 
 def gate(candidates: list[Path], run: Path, baseline: Path, out: Path, calibration: Path,
@@ -118,11 +136,11 @@ def gate(candidates: list[Path], run: Path, baseline: Path, out: Path, calibrati
                                    val_figures(baseline.with_suffix(".onnx"), data_root))}
     _report(out, "baseline", figures["baseline"])
     for checkpoint, name in zip(candidates, names, strict=True):
-        moved, t, factor = prepare(checkpoint, name, run, out, calibration)
+        moved, t, factor, radius = prepare(checkpoint, name, run, out, calibration)
         fp32 = moved.with_suffix(".onnx")
         figures[str(checkpoint)] = Figures(
             split_iou(moved, run), val_figures(fp32, data_root),
-            val_figures(fp32.with_name(fp32.stem + ".int8.onnx"), data_root), t, factor)
+            val_figures(fp32.with_name(fp32.stem + ".int8.onnx"), data_root), t, factor, radius)
         _report(out, str(checkpoint), figures[str(checkpoint)], figures["baseline"])
     return figures
 
@@ -132,7 +150,7 @@ def _report(out: Path, name: str, fig: Figures, baseline: Figures | None = None)
     line = f"{name}: split {fig.split:.4f}; val fp32 {cells}"
     if fig.int8:
         line += "; int8 " + "  ".join(f"{n} {r['iou']:.4f}" for n, r in fig.int8.items())
-        line += f"; threshold {fig.threshold}, sharpen {fig.sharpen}"
+        line += f"; threshold {fig.threshold}, sharpen {fig.sharpen}, guide {fig.guide}"
     if baseline is not None:
         failed = verdict(fig, baseline)
         line += "\n  -> " + ("PASSES the ship rule" if not failed else "fails: " + "; ".join(failed))

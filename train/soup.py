@@ -13,8 +13,9 @@ basin and their average is itself a working network.
 alpha is fixed before anything is scored (0.5, the paper's choice when no out-of-distribution data
 may be used to tune it): the selection split cannot measure what the soup is for, and val/ is only
 reported. The soup has the fine-tune's model_args, its preprocessing but for the edge sharpening
-(measured anew with train.calibrate), and any tensors only it has (deep-supervision heads, which
-`forward` never runs); integer buffers (BatchNorm's step counters) are the fine-tune's.
+and the guided filter (measured anew with train.calibrate and train.guide), and any tensors only
+it has (deep-supervision heads, which `forward` never runs); integer buffers (BatchNorm's step
+counters) are the fine-tune's.
 BatchNorm's running statistics are averaged like the weights: the two networks are close enough
 that this needed no re-estimation here (the soup scored between its parents on the selection
 split, not below both).
@@ -60,9 +61,10 @@ def make_soup(base_path: Path, tuned_path: Path, alpha: float, out: Path) -> dic
         raise ValueError(f"{tuned_path} lacks tensors of {base_path}: {missing[:3]}")
     soup = dict(tuned)
     soup["state_dict"] = soup_state(base["state_dict"], tuned["state_dict"], alpha)
-    # The edge sharpening was measured for the fine-tune, not for the soup: it runs unsharpened
-    # until `python -m train.calibrate` measures and writes its own factor.
-    soup["preprocessing"] = {k: v for k, v in tuned["preprocessing"].items() if k != "sharpen"}
+    # The edge sharpening and the guided filter's radius were measured for the fine-tune, not
+    # for the soup: it runs without them until train.calibrate and train.guide measure its own.
+    soup["preprocessing"] = {k: v for k, v in tuned["preprocessing"].items()
+                             if k not in ("sharpen", "guide")}
     # The fine-tune's own scores do not describe the soup: dropped, its provenance kept.
     extra = {k: v for k, v in tuned.get("extra", {}).items() if k != "metrics"}
     soup["extra"] = {**extra, "soup": {"base": str(base_path), "tuned": str(tuned_path),

@@ -38,6 +38,9 @@ class Preprocessing:
     sharpen: the full-resolution mask's logits are multiplied by this (inference/sharpen.py),
         a calibration measured for each set of weights on its selection split; files written
         before this field existed read it as 1.0 (unchanged).
+    guide: radius, in the network's pixels, of the guided filter that aligns the network's
+        mask with the edges of the image it saw (inference/guided.py), before enlargement; a
+        calibration like sharpen; 0 (off) for files written before this field existed.
     """
 
     input_size: int = 320
@@ -51,6 +54,7 @@ class Preprocessing:
     resample: str = "area"
     minmax: bool = False
     sharpen: float = 1.0
+    guide: int = 0
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -64,6 +68,8 @@ class Preprocessing:
                 known[key] = tuple(float(v) for v in known[key])
         if "sharpen" in known:
             known["sharpen"] = float(known["sharpen"])
+        if "guide" in known:
+            known["guide"] = int(known["guide"])
         return cls(**known)
 
     @classmethod

@@ -26,6 +26,7 @@ from bgremove.imaging.outputs import OutputOptions
 from bgremove.imaging.read import DEFAULT_MAX_PIXELS, ImageSource, LoadedImage, read_image
 from bgremove.inference.backends.base import Backend
 from bgremove.inference.cleanup import Cleanup
+from bgremove.inference.guided import guided_filter
 from bgremove.inference.preprocess import (
     Preprocessing,
     normalise,
@@ -174,26 +175,28 @@ def backend_predictor(backend: Backend, batch_size: int = 4) -> PredictFn:
 
 def _run(backend: Backend, images: list[np.ndarray]) -> list[np.ndarray]:
     pre = backend.preprocessing
-    views, sizes = [], []
+    views, inputs, sizes = [], [], []
     for img in images:
         if pre.square:
             view = resize_image(img, pre.input_size, pre.input_size, pre.resample)
             size = img.shape[:2]
         else:
             view, size = pad_for_model(img, pre.multiple, pre.pad_square)
-        views.append(normalise(view, pre))  # per image: scale_by_max must not mix images
+        views.append(view)
+        inputs.append(normalise(view, pre))  # per image: scale_by_max must not mix images
         sizes.append(size)
-    x = np.concatenate(views)
+    x = np.concatenate(inputs)
     y = np.asarray(backend.predict(x), dtype=np.float32)
     if y.ndim != 4 or y.shape[0] != x.shape[0] or y.shape[1] != 1:
         raise ConfigError(f"model {backend.name!r} returned shape {y.shape} for input {x.shape}")
     probs = sigmoid(y[:, 0])  # backends return logits, whatever the model's own output was
     out = []
-    for p, size in zip(probs, sizes, strict=True):
+    for p, view, size in zip(probs, views, sizes, strict=True):
         if pre.minmax:
             p = stretch(p)
         if p.shape != x.shape[2:]:  # some foreign models answer at a lower resolution
             p = resize_mask(p, *x.shape[2:])
+        p = guided_filter(view, p, pre.guide)  # at the network's resolution: cheap at any size
         p = resize_mask(p, *size, pre.resample) if pre.square else unpad(p, size)
         out.append(np.ascontiguousarray(np.clip(p, 0.0, 1.0)))
     return out

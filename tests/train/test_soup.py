@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from bgremove.model.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
 from tests.tiny_model import make_tiny_checkpoint  # noqa: E402
-from train.calibrate import write_factor  # noqa: E402
+from train.calibrate import write_factor, write_preprocessing  # noqa: E402
 from train.soup import make_soup, soup_state  # noqa: E402
 
 
@@ -17,6 +17,7 @@ def test_the_soup_lies_between_its_parents_and_runs(tmp_path: Path) -> None:
     base = make_tiny_checkpoint(tmp_path / "base.pth", seed=0)
     tuned = make_tiny_checkpoint(tmp_path / "tuned.pth", seed=1)
     write_factor([tuned], 2.5)  # the fine-tune's own sharpening does not describe the soup
+    write_preprocessing([tuned], "guide", 3)  # nor does its guided-filter radius
     make_soup(base, tuned, 0.25, tmp_path / "soup.pth")
     a, b = read_checkpoint(base)["state_dict"], read_checkpoint(tuned)["state_dict"]
     soup = read_checkpoint(tmp_path / "soup.pth")
@@ -31,6 +32,7 @@ def test_the_soup_lies_between_its_parents_and_runs(tmp_path: Path) -> None:
     assert soup["extra"]["soup"]["alpha"] == 0.25
     assert read_checkpoint(tuned)["preprocessing"]["sharpen"] == 2.5
     assert "sharpen" not in soup["preprocessing"]
+    assert "guide" not in soup["preprocessing"]
     model, _ = load_checkpoint(tmp_path / "soup.pth")
     with torch.no_grad():
         out = model(torch.rand(1, 3, 64, 64))
