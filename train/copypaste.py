@@ -46,6 +46,7 @@ def paste(
     scale: float,
     position: tuple[float, float],
     feather: float = 0.0,
+    label: bool = True,
 ) -> Pair:
     """Paste `obj` (alpha = `obj_mask`) onto `background`.
 
@@ -53,6 +54,8 @@ def paste(
     both edges along its tighter dimension). position: the object's top-left corner as fractions
     of the free room (0..1). feather: Gaussian sigma (px) softening the alpha edge, so the model
     cannot learn to spot cut-out jaggies instead of objects.
+    label: False pastes a distractor: the mask keeps only what of the background's own mask
+    the object leaves visible.
     Returns the composite and its mask: pasted alpha over the background's own mask.
     """
     bh, bw = background.shape[:2]
@@ -70,7 +73,7 @@ def paste(
     out[y0:y0 + nh, x0:x0 + nw] = a * obj.astype(np.float32) + (1 - a) * region
     mask = bg_mask.astype(np.float32).copy()
     m_region = mask[y0:y0 + nh, x0:x0 + nw]
-    mask[y0:y0 + nh, x0:x0 + nw] = a[..., 0] + (1 - a[..., 0]) * m_region
+    mask[y0:y0 + nh, x0:x0 + nw] = (a[..., 0] if label else 0.0) + (1 - a[..., 0]) * m_region
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), np.clip(mask, 0.0, 1.0)
 
 
@@ -79,6 +82,10 @@ class CopyPaste:
 
     donors: (image, mask) paths of objects; backgrounds: (image, mask-or-None) paths.
     load_pair: reads an Item as (HWC uint8 RGB, HW float32 mask; zeros when the mask is None).
+    distractors: (lo, hi) other donors pasted first, unlabelled, each at a fraction
+    `distractor_scale` of the main object's scale: the subject among a crowd of smaller things
+    of its own kind is the foreground, the crowd is not (davis's dancer in a ring of onlookers;
+    weights/MODEL_CARD.md, "Distractor composites").
     """
 
     def __init__(
@@ -89,11 +96,14 @@ class CopyPaste:
         scale: tuple[float, float] = (0.35, 0.95),
         aspect: tuple[float, float] = (0.6, 1.5),
         feather: tuple[float, float] = (0.0, 1.2),
+        distractors: tuple[int, int] = (0, 0),
+        distractor_scale: tuple[float, float] = (0.3, 0.7),
     ) -> None:
         if not donors or not backgrounds:
             raise ValueError("CopyPaste needs at least one donor and one background")
         self.donors, self.backgrounds, self.load_pair = list(donors), list(backgrounds), load_pair
         self.scale, self.aspect, self.feather = scale, aspect, feather
+        self.distractors, self.distractor_scale = distractors, distractor_scale
 
     def __len__(self) -> int:
         return len(self.donors)
@@ -108,5 +118,11 @@ class CopyPaste:
             return bg, bg_mask
         # Log-uniform: objects a tenth of the canvas are as common as objects twice that size.
         scale = float(np.exp(rng.uniform(*np.log(self.scale))))
+        for _ in range(int(rng.integers(self.distractors[0], self.distractors[1] + 1))):
+            other = object_crop(*self.load_pair(self.donors[int(rng.integers(len(self.donors)))]))
+            if other is not None:
+                bg, bg_mask = paste(bg, bg_mask, *other, scale * rng.uniform(*self.distractor_scale),
+                                    (rng.random(), rng.random()), rng.uniform(*self.feather),
+                                    label=False)
         return paste(bg, bg_mask, cut[0], cut[1], scale=scale,
                      position=(rng.random(), rng.random()), feather=rng.uniform(*self.feather))

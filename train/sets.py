@@ -155,7 +155,9 @@ def copypaste_sources(cfg: dict, fixed: Selection | None = None) -> list[Source]
         donors = train_items(directory, cfg, fixed)[0]
         if not donors:
             raise ConfigError("CopyPaste needs donor pairs and background images")
-        paste = CopyPaste(donors, backgrounds, load_pair, scale=tuple(cfg["paste_scale"]))
+        paste = CopyPaste(donors, backgrounds, load_pair, scale=tuple(cfg["paste_scale"]),
+                          distractors=tuple(cfg["paste_distractors"]),
+                          distractor_scale=tuple(cfg["distractor_scale"]))
         label = "copypaste" if len(specs) == 1 else f"copypaste-{name}"
         sources.append(Source(label, donors, float(cfg["copypaste_weight"]) * weight, paste,
                               kind="composite"))

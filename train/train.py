@@ -36,6 +36,9 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "augment_strength": (1.0, "0 = resize/crop only, 1 = the full augmentation pipeline"),
     "zoom": ([0.75, 1.25], "range of the photo's long side relative to the crop (log-uniform)"),
     "paste_scale": ([0.35, 0.95], "pasted object's size relative to the background (log-uniform)"),
+    "paste_distractors": ([0, 0], "(lo, hi) unlabelled donors pasted before each composite's "
+                                  "object: a subject among a crowd of its kind (0 = none)"),
+    "distractor_scale": ([0.3, 0.7], "a distractor's size relative to the composite's object"),
     "mask_padding": (False, "no loss on the replicated padding around a zoomed-out photo"),
     "teacher_confidence": (False, "weigh teacher labels by |2p - 1| instead of boundary weights"),
     # ---- model

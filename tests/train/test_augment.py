@@ -114,6 +114,37 @@ def test_paste_keeps_the_background_object_where_visible() -> None:
     assert m[:10, :10].min() == 1.0 and m[:, 30:].min() == 1.0 and m[20:, :20].max() == 0.0
 
 
+def test_a_distractor_hides_the_background_object_and_adds_no_foreground() -> None:
+    bg_mask = np.zeros((40, 40), np.float32)
+    bg_mask[:, 30:] = 1.0
+    comp, m = paste(np.zeros((40, 40, 3), np.uint8), bg_mask, np.full((10, 10, 3), 90, np.uint8),
+                    np.ones((10, 10), np.float32), scale=0.5, position=(1, 0), label=False)
+    assert np.all(comp[:20, 20:] == 90)  # drawn into the photo
+    assert m[:20, 20:].max() == 0.0  # but not foreground, and what it covers is hidden
+    assert m[20:, 30:].min() == 1.0  # the background object's visible part stays
+
+
+def test_distractors_are_drawn_but_only_the_object_is_labelled() -> None:
+    obj = np.zeros((40, 20, 3), np.uint8)
+    obj[:] = (250, 20, 20)
+    store = {"obj": (obj, np.ones((40, 20), np.float32)),
+             "bg": (np.full((120, 160, 3), 30, np.uint8), None)}
+
+    def load(item):
+        im, m = store[item[0]]
+        return im, (m if m is not None else np.zeros(im.shape[:2], np.float32))
+
+    plain = CopyPaste([("obj", "m")], [("bg", None)], load, scale=(0.5, 0.5), feather=(0, 0))
+    crowd = CopyPaste([("obj", "m")], [("bg", None)], load, scale=(0.5, 0.5), feather=(0, 0),
+                      distractors=(3, 3), distractor_scale=(0.5, 0.5))
+    img_p, m_p = plain(0, np.random.default_rng(1))
+    img_c, m_c = crowd(0, np.random.default_rng(1))
+    red = lambda im: (im[..., 0] > 200).mean()  # noqa: E731 - share of object-coloured pixels
+    assert red(img_c) > red(img_p)  # the distractors are in the photo
+    assert abs(m_c.mean() - m_p.mean()) < 0.02  # one object's worth of foreground in both
+    assert red(img_c) > m_c.mean() + 0.02  # so some object pixels are labelled background
+
+
 def test_crop_aspect() -> None:
     img = np.zeros((60, 120, 3), np.uint8)
     out, m = crop_aspect(img, np.zeros((60, 120), np.float32), 0.5, 1.0, 0.0)
