@@ -95,6 +95,15 @@ def selection_items(run: Path) -> dict[str, list[tuple[Path, Path]]]:
     return {s.name: [it for it in s.items if it[1] is not None] for s in selection_sets(run)}
 
 
+def split_items(run: Path, limit: int = 0) -> dict[str, list[tuple[Path, Path]]]:
+    """selection_items, at most `limit` photos per set (0 = all), announced on stdout."""
+    items = selection_items(run)
+    if limit:
+        items = {n: pairs[:limit] for n, pairs in items.items()}
+    print(f"selection of {run}: " + ", ".join(f"{n} {len(p)}" for n, p in items.items()))
+    return items
+
+
 def write_factor(paths: list[Path], factor: float) -> None:
     write_preprocessing(paths, "sharpen", factor)
 
@@ -142,25 +151,30 @@ def print_table(results: dict[float, dict[str, dict]]) -> None:
               + f"  {mean['iou']:.4f}  {mean['boundary_f']:.4f}  {mean['soft']:.3f}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def split_tool_parser(doc: str, grid: str, kind: type, default: tuple, value: str
+                      ) -> argparse.ArgumentParser:
+    """The command line of a tool that scores a grid of one stored setting on a run's selection
+    split, or writes the value chosen (train.calibrate, train.guide)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("weights", nargs="+", type=Path)
     parser.add_argument("--run", type=Path, help="training run whose selection.json to score on")
-    parser.add_argument("--factors", type=float, nargs="+", default=list(FACTORS))
+    parser.add_argument(f"--{grid}", type=kind, nargs="+", default=list(default))
     parser.add_argument("--limit", type=int, default=0, help="photos per set (0 = all)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--write", type=float, metavar="FACTOR",
-                        help="store FACTOR in the weights files instead of measuring")
+    parser.add_argument("--write", type=kind, metavar=value,
+                        help=f"store {value} in the weights files instead of measuring")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = split_tool_parser(__doc__, "factors", float, FACTORS, "FACTOR")
     args = parser.parse_args(argv)
     if args.write is not None:
         write_factor(args.weights, args.write)
         return
     if args.run is None:
         parser.error("--run is needed to measure (or --write to store a factor)")
-    items = selection_items(args.run)
-    if args.limit:
-        items = {n: pairs[: args.limit] for n, pairs in items.items()}
-    print(f"selection of {args.run}: " + ", ".join(f"{n} {len(p)}" for n, p in items.items()))
+    items = split_items(args.run, args.limit)
     for path in args.weights:
         print(f"\n{path}: MAE after sharpening by each factor")
         results = score_factors(str(path), items, tuple(args.factors), args.threads)

@@ -17,7 +17,6 @@ stored preprocessing (Preprocessing.guide), as train.calibrate does for sharpeni
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from pathlib import Path
 
@@ -71,16 +70,9 @@ def print_table(results: dict[int, dict[str, dict]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from train.calibrate import selection_items, write_preprocessing
+    from train.calibrate import split_items, split_tool_parser, write_preprocessing
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("weights", nargs="+", type=Path)
-    parser.add_argument("--run", type=Path, help="training run whose selection.json to score on")
-    parser.add_argument("--radii", type=int, nargs="+", default=list(RADII))
-    parser.add_argument("--limit", type=int, default=0, help="photos per set (0 = all)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--write", type=int, metavar="RADIUS",
-                        help="store RADIUS in the weights files instead of measuring")
+    parser = split_tool_parser(__doc__, "radii", int, RADII, "RADIUS")
     args = parser.parse_args(argv)
     if args.write is not None:
         write_preprocessing(args.weights, "guide", args.write)
@@ -89,10 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--run is needed to measure (or --write to store a radius)")
     if 0 not in args.radii:
         parser.error("--radii must include 0: the rule compares with the filter off")
-    items = selection_items(args.run)
-    if args.limit:
-        items = {n: pairs[: args.limit] for n, pairs in items.items()}
-    print(f"selection of {args.run}: " + ", ".join(f"{n} {len(p)}" for n, p in items.items()))
+    items = split_items(args.run, args.limit)
     for path in args.weights:
         print(f"\n{path}: masks with the guided filter at each radius (network pixels)")
         results = score_radii(str(path), items, tuple(args.radii), args.threads)
