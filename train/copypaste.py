@@ -85,7 +85,7 @@ class CopyPaste:
     distractors: (lo, hi) other donors pasted first, unlabelled, each at a fraction
     `distractor_scale` of the main object's scale: the subject among a crowd of smaller things
     of its own kind is the foreground, the crowd is not (davis's dancer in a ring of onlookers;
-    weights/MODEL_CARD.md, "Distractor composites").
+    weights/MODEL_CARD.md, "Stage 26").
     """
 
     def __init__(

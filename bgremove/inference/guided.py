@@ -8,7 +8,7 @@ linear function of the colours, q = A . rgb + b, fitted by least squares: it mov
 onto the colour edge beside it and leaves flat regions (A ~ 0, b ~ p) as they were. Applied at
 the network's resolution, before enlargement, it costs a few milliseconds per model call
 whatever the photo's size: filtering at the photo's full resolution scored the same on the
-selection split and cost 15-30 ms more per 1600x1200 photo (weights/MODEL_CARD.md, "Guided
+selection split and cost 13-33 ms more per 1600x1200 photo (weights/MODEL_CARD.md, "Guided
 edges").
 
 The radius is a calibration of one set of weights (how soft their edges are), measured on the
