@@ -96,6 +96,7 @@ class Remover:
         scales = (1.0,) if self.preprocessing.square else tuple(tta_scales)
         self.transforms = transforms(scales, flip=True) if tta else []
         self._predict = backend_predictor(backend, batch_size)
+        self._tile_predict = backend_predictor(backend, batch_size, guide=False)
 
     @property
     def preprocessing(self) -> Preprocessing:
@@ -124,7 +125,7 @@ class Remover:
         loaded = [self.load(im) for im in images]
         pre = self.preprocessing
         alphas = predict_masks(self._predict, [im.rgb for im in loaded], pre, self.tiles,
-                               self.transforms)
+                               self.transforms, refine_predict=self._tile_predict)
         if self.cleanup is not None:  # its thresholds were tuned on the network's probabilities
             alphas = [self.cleanup(a) for a in alphas]
         alphas = [sharpen(a, pre.sharpen, out=a) for a in alphas]  # each is this call's own
@@ -153,8 +154,10 @@ class Remover:
         return cutout_rgba(rgb, a8)
 
 
-def backend_predictor(backend: Backend, batch_size: int = 4) -> PredictFn:
-    """A function mapping HWC uint8 images to HW float32 probabilities at each image's size."""
+def backend_predictor(backend: Backend, batch_size: int = 4, guide: bool = True) -> PredictFn:
+    """A function mapping HWC uint8 images to HW float32 probabilities at each image's size.
+    guide=False leaves out the file's guided filter (the refinement tiles: weights/MODEL_CARD.md,
+    "Guided edges")."""
     pre = backend.preprocessing
 
     def predict(images: list[np.ndarray]) -> list[np.ndarray]:
@@ -165,7 +168,7 @@ def backend_predictor(backend: Backend, batch_size: int = 4) -> PredictFn:
         for idx in groups.values():
             for k in range(0, len(idx), batch_size):
                 chunk = idx[k : k + batch_size]
-                probs = _run(backend, [images[i] for i in chunk])
+                probs = _run(backend, [images[i] for i in chunk], guide)
                 for i, p in zip(chunk, probs, strict=True):
                     out[i] = p
         return out  # type: ignore[return-value]
@@ -173,7 +176,7 @@ def backend_predictor(backend: Backend, batch_size: int = 4) -> PredictFn:
     return predict
 
 
-def _run(backend: Backend, images: list[np.ndarray]) -> list[np.ndarray]:
+def _run(backend: Backend, images: list[np.ndarray], guide: bool = True) -> list[np.ndarray]:
     pre = backend.preprocessing
     views, inputs, sizes = [], [], []
     for img in images:
@@ -196,7 +199,8 @@ def _run(backend: Backend, images: list[np.ndarray]) -> list[np.ndarray]:
             p = stretch(p)
         if p.shape != x.shape[2:]:  # some foreign models answer at a lower resolution
             p = resize_mask(p, *x.shape[2:])
-        p = guided_filter(view, p, pre.guide)  # at the network's resolution: cheap at any size
+        if guide:  # at the network's resolution: cheap at any size
+            p = guided_filter(view, p, pre.guide)
         p = resize_mask(p, *size, pre.resample) if pre.square else unpad(p, size)
         out.append(np.ascontiguousarray(np.clip(p, 0.0, 1.0)))
     return out

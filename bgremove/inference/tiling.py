@@ -113,16 +113,18 @@ def predict_masks(
     pre: Preprocessing,
     cfg: TileConfig = TileConfig(),  # noqa: B008 - frozen dataclass, safe as a default
     tforms: Sequence[Transform] = (),
+    refine_predict: PredictFn | None = None,
 ) -> list[np.ndarray]:
     """HW float32 probabilities at each image's full resolution.
 
-    The global passes of all images go to `predict` together (one batch where shapes agree).
+    The global passes of all images go to `predict` together (one batch where shapes agree);
+    the refinement's tiles go to `refine_predict` (default: `predict`).
     """
     pyramids = [Pyramid(im) for im in images]  # the refinement shrinks from the same halvings
     small = [shrink(p, *pre.global_size(*p.image.shape[:2]), pre.resample) for p in pyramids]
     globals_ = tta_predict(predict, small, tforms)
     del small
-    return [_refine(predict, p, g, pre, cfg, tforms)
+    return [_refine(refine_predict or predict, p, g, pre, cfg, tforms)
             for p, g in zip(pyramids, globals_, strict=True)]
 
 

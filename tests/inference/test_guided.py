@@ -103,3 +103,24 @@ def test_remover_filters_each_model_answer_when_the_file_asks() -> None:
     assert on.shape == off.shape == (64, 96)
     # The fake network's enlarged mask bleeds a row past the square; the filter pulls it back.
     assert np.count_nonzero((on > 0.5) != truth) < np.count_nonzero((off > 0.5) != truth)
+
+
+def test_the_refinement_tiles_skip_the_filter(monkeypatch) -> None:
+    from bgremove.inference import remover as remover_module
+
+    calls: list[tuple[int, int]] = []
+    real = remover_module.guided_filter
+
+    def counting(view, p, radius):
+        calls.append(view.shape[:2])
+        return real(view, p, radius)
+
+    monkeypatch.setattr(remover_module, "guided_filter", counting)
+    backend = FakeBackend(input_size=64)
+    backend.preprocessing = dataclasses.replace(backend.preprocessing, guide=2)
+    img = np.full((600, 800, 3), 255, np.uint8)  # 12.5x the input: refined in tiles
+    img[150:450, 200:600] = (200, 30, 30)
+    mask = Remover(backend=backend).mask(img)
+    assert mask.shape == (600, 800)
+    assert backend.calls > 1  # the global pass and the refinement's tiles ran
+    assert len(calls) == 1  # the filter ran on the global pass only
