@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -151,10 +152,13 @@ def print_table(results: dict[float, dict[str, dict]]) -> None:
               + f"  {mean['iou']:.4f}  {mean['boundary_f']:.4f}  {mean['soft']:.3f}", flush=True)
 
 
-def split_tool_parser(doc: str, grid: str, kind: type, default: tuple, value: str
-                      ) -> argparse.ArgumentParser:
-    """The command line of a tool that scores a grid of one stored setting on a run's selection
-    split, or writes the value chosen (train.calibrate, train.guide)."""
+def split_tool_args(argv: list[str] | None, doc: str, grid: str, kind: type, default: tuple,
+                    value: str, key: str, check: Callable[[argparse.Namespace], str | None]
+                    = lambda args: None) -> tuple[argparse.Namespace, dict] | None:
+    """The command line of a tool that scores a grid of one stored Preprocessing field (`key`)
+    on a run's selection split, or writes the value chosen (train.calibrate, train.guide):
+    (args, the split's items) to measure, or None once `--write` has stored a value. `check`
+    returns an error message for arguments the tool cannot measure with."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("weights", nargs="+", type=Path)
     parser.add_argument("--run", type=Path, help="training run whose selection.json to score on")
@@ -163,18 +167,23 @@ def split_tool_parser(doc: str, grid: str, kind: type, default: tuple, value: st
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--write", type=kind, metavar=value,
                         help=f"store {value} in the weights files instead of measuring")
-    return parser
+    args = parser.parse_args(argv)
+    if args.write is not None:
+        write_preprocessing(args.weights, key, args.write)
+        return None
+    if args.run is None:
+        parser.error(f"--run is needed to measure (or --write to store a {value.lower()})")
+    problem = check(args)
+    if problem:
+        parser.error(problem)
+    return args, split_items(args.run, args.limit)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = split_tool_parser(__doc__, "factors", float, FACTORS, "FACTOR")
-    args = parser.parse_args(argv)
-    if args.write is not None:
-        write_factor(args.weights, args.write)
+    parsed = split_tool_args(argv, __doc__, "factors", float, FACTORS, "FACTOR", "sharpen")
+    if parsed is None:
         return
-    if args.run is None:
-        parser.error("--run is needed to measure (or --write to store a factor)")
-    items = split_items(args.run, args.limit)
+    args, items = parsed
     for path in args.weights:
         print(f"\n{path}: MAE after sharpening by each factor")
         results = score_factors(str(path), items, tuple(args.factors), args.threads)

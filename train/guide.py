@@ -70,18 +70,13 @@ def print_table(results: dict[int, dict[str, dict]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from train.calibrate import split_items, split_tool_parser, write_preprocessing
+    from train.calibrate import split_tool_args
 
-    parser = split_tool_parser(__doc__, "radii", int, RADII, "RADIUS")
-    args = parser.parse_args(argv)
-    if args.write is not None:
-        write_preprocessing(args.weights, "guide", args.write)
+    parsed = split_tool_args(argv, __doc__, "radii", int, RADII, "RADIUS", "guide", check=lambda a: (
+        None if 0 in a.radii else "--radii must include 0: the rule compares with the filter off"))
+    if parsed is None:
         return
-    if args.run is None:
-        parser.error("--run is needed to measure (or --write to store a radius)")
-    if 0 not in args.radii:
-        parser.error("--radii must include 0: the rule compares with the filter off")
-    items = split_items(args.run, args.limit)
+    args, items = parsed
     for path in args.weights:
         print(f"\n{path}: masks with the guided filter at each radius (network pixels)")
         results = score_radii(str(path), items, tuple(args.radii), args.threads)
