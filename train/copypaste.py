@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from train.shadows import Shadow, add_shadow, draw_shadow
+
 Pair = tuple[np.ndarray, np.ndarray]
 # (image path, mask path or None for a plain background photo)
 Item = tuple[Path, Path | None]
@@ -47,6 +49,7 @@ def paste(
     position: tuple[float, float],
     feather: float = 0.0,
     label: bool = True,
+    shadow: Shadow | None = None,
 ) -> Pair:
     """Paste `obj` (alpha = `obj_mask`) onto `background`.
 
@@ -56,6 +59,8 @@ def paste(
     cannot learn to spot cut-out jaggies instead of objects.
     label: False pastes a distractor: the mask keeps only what of the background's own mask
     the object leaves visible.
+    shadow: the object's cast shadow or reflection, drawn on the background and never labelled
+    (train/shadows.py).
     Returns the composite and its mask: pasted alpha over the background's own mask.
     """
     bh, bw = background.shape[:2]
@@ -68,6 +73,8 @@ def paste(
         alpha = cv2.GaussianBlur(alpha, (0, 0), sigmaX=feather)
     y0, x0 = int(round((bh - nh) * position[1])), int(round((bw - nw) * position[0]))
     out = background.astype(np.float32)
+    if shadow is not None:
+        add_shadow(out, obj, np.clip(alpha, 0.0, 1.0), y0, x0, shadow)
     region = out[y0:y0 + nh, x0:x0 + nw]
     a = np.clip(alpha, 0.0, 1.0)[..., None]
     out[y0:y0 + nh, x0:x0 + nw] = a * obj.astype(np.float32) + (1 - a) * region
@@ -86,6 +93,8 @@ class CopyPaste:
     `distractor_scale` of the main object's scale: the subject among a crowd of smaller things
     of its own kind is the foreground, the crowd is not (davis's dancer in a ring of onlookers;
     weights/MODEL_CARD.md, "Stage 26").
+    shadows: the share of composites whose object casts a shadow or a reflection
+    (train/shadows.py: davis's kept shadows, "Stage 27").
     """
 
     def __init__(
@@ -98,12 +107,14 @@ class CopyPaste:
         feather: tuple[float, float] = (0.0, 1.2),
         distractors: tuple[int, int] = (0, 0),
         distractor_scale: tuple[float, float] = (0.3, 0.7),
+        shadows: float = 0.0,
     ) -> None:
         if not donors or not backgrounds:
             raise ValueError("CopyPaste needs at least one donor and one background")
         self.donors, self.backgrounds, self.load_pair = list(donors), list(backgrounds), load_pair
         self.scale, self.aspect, self.feather = scale, aspect, feather
         self.distractors, self.distractor_scale = distractors, distractor_scale
+        self.shadows = shadows
 
     def __len__(self) -> int:
         return len(self.donors)
@@ -124,5 +135,7 @@ class CopyPaste:
                 bg, bg_mask = paste(bg, bg_mask, *other, scale * rng.uniform(*self.distractor_scale),
                                     (rng.random(), rng.random()), rng.uniform(*self.feather),
                                     label=False)
-        return paste(bg, bg_mask, cut[0], cut[1], scale=scale,
-                     position=(rng.random(), rng.random()), feather=rng.uniform(*self.feather))
+        # Drawn only when on, so that runs without shadows keep their random sequence.
+        shadow = draw_shadow(rng) if self.shadows and rng.random() < self.shadows else None
+        return paste(bg, bg_mask, cut[0], cut[1], scale=scale, position=(rng.random(), rng.random()),
+                     feather=rng.uniform(*self.feather), shadow=shadow)

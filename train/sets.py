@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from bgremove.errors import ConfigError
 from bgremove.modeltools.evaluate import set_names
 from train.copypaste import CopyPaste, Item
@@ -146,6 +149,8 @@ def copypaste_sources(cfg: dict, fixed: Selection | None = None) -> list[Source]
         if directory in selected:  # a photo held out for selection is never pasted onto
             items = select_split(items, directory, selected[directory], cfg, fixed)[0]
         backgrounds += use_cache(items, directory, cache_root(cfg))
+    backgrounds = quiet_backgrounds(backgrounds, cfg["background_max_coverage"],
+                                    cfg["background_min_confidence"])
     if not backgrounds:
         raise ConfigError("CopyPaste needs donor pairs and background images")
     dirs = [existing_dir(d, cfg) for d, _ in specs]
@@ -157,11 +162,34 @@ def copypaste_sources(cfg: dict, fixed: Selection | None = None) -> list[Source]
             raise ConfigError("CopyPaste needs donor pairs and background images")
         paste = CopyPaste(donors, backgrounds, load_pair, scale=tuple(cfg["paste_scale"]),
                           distractors=tuple(cfg["paste_distractors"]),
-                          distractor_scale=tuple(cfg["distractor_scale"]))
+                          distractor_scale=tuple(cfg["distractor_scale"]),
+                          shadows=float(cfg["paste_shadows"]))
         label = "copypaste" if len(specs) == 1 else f"copypaste-{name}"
         sources.append(Source(label, donors, float(cfg["copypaste_weight"]) * weight, paste,
                               kind="composite"))
     return sources
+
+
+def quiet_backgrounds(items: list[Item], max_coverage: float, min_confidence: float
+                      ) -> list[Item]:
+    """The backgrounds whose own label leaves most of the photo background (coverage, the share
+    of pixels over 0.5, at most max_coverage) and is decided (mean |2p - 1| at least
+    min_confidence). A teacher that calls a whole grocery shelf foreground, or greys it out,
+    makes every object pasted onto it one more blob in a frame labelled foreground
+    (weights/MODEL_CARD.md, "Stage 28"). Photos without a mask always pass; 1.0 and 0.0 keep all."""
+    if max_coverage >= 1.0 and min_confidence <= 0.0:
+        return items
+    kept = []
+    for image, mask_path in items:
+        if mask_path is not None:
+            mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+            if mask is None:
+                continue  # unreadable: CopyPaste would skip it anyway
+            p = cv2.resize(mask, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+            if (p > 0.5).mean() > max_coverage or np.abs(2 * p - 1).mean() < min_confidence:
+                continue
+        kept.append((image, mask_path))
+    return kept
 
 
 def build_val_sets(cfg: dict, held: list[ValSet]) -> list[ValSet]:

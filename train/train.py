@@ -36,9 +36,15 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "augment_strength": (1.0, "0 = resize/crop only, 1 = the full augmentation pipeline"),
     "zoom": ([0.75, 1.25], "range of the photo's long side relative to the crop (log-uniform)"),
     "paste_scale": ([0.35, 0.95], "pasted object's size relative to the background (log-uniform)"),
+    "background_max_coverage": (1.0, "CopyPaste backgrounds whose own label covers more of "
+                                     "the photo are left out (1.0 = keep all)"),
+    "background_min_confidence": (0.0, "...and those whose label's mean |2p - 1| is lower "
+                                       "(0.0 = keep all)"),
     "paste_distractors": ([0, 0], "(lo, hi) unlabelled donors pasted before each composite's "
                                   "object: a subject among a crowd of its kind (0 = none)"),
     "distractor_scale": ([0.3, 0.7], "a distractor's size relative to the composite's object"),
+    "paste_shadows": (0.0, "share of composites whose object casts a shadow or reflection, "
+                           "labelled background (0 = none)"),
     "mask_padding": (False, "no loss on the replicated padding around a zoomed-out photo"),
     "teacher_confidence": (False, "weigh teacher labels by |2p - 1| instead of boundary weights"),
     # ---- model
