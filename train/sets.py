@@ -20,6 +20,7 @@ from train.data import (
     resolve_dir,
     split_items,
 )
+from train.label_teacher import label_stats
 from train.validate import ValSet
 
 
@@ -186,7 +187,8 @@ def quiet_backgrounds(items: list[Item], max_coverage: float, min_confidence: fl
             if mask is None:
                 continue  # unreadable: CopyPaste would skip it anyway
             p = cv2.resize(mask, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-            if (p > 0.5).mean() > max_coverage or np.abs(2 * p - 1).mean() < min_confidence:
+            coverage, confidence = label_stats(p)
+            if coverage > max_coverage or confidence < min_confidence:
                 continue
         kept.append((image, mask_path))
     return kept

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from pair_store import store_loader
 
 from train.augment import (
     ColourJitter,
@@ -130,10 +131,7 @@ def test_distractors_are_drawn_but_only_the_object_is_labelled() -> None:
     store = {"obj": (obj, np.ones((40, 20), np.float32)),
              "bg": (np.full((120, 160, 3), 30, np.uint8), None)}
 
-    def load(item):
-        im, m = store[item[0]]
-        return im, (m if m is not None else np.zeros(im.shape[:2], np.float32))
-
+    load = store_loader(store)
     plain = CopyPaste([("obj", "m")], [("bg", None)], load, scale=(0.5, 0.5), feather=(0, 0))
     crowd = CopyPaste([("obj", "m")], [("bg", None)], load, scale=(0.5, 0.5), feather=(0, 0),
                       distractors=(3, 3), distractor_scale=(0.5, 0.5))
@@ -155,10 +153,7 @@ def test_copypaste_is_seeded() -> None:
     img, mask = sample()
     store = {"obj": (img, mask), "bg": (np.full((80, 120, 3), 30, np.uint8), None)}
 
-    def load(item):
-        im, m = store[item[0]]
-        return im, (m if m is not None else np.zeros(im.shape[:2], np.float32))
-
+    load = store_loader(store)
     cp = CopyPaste([("obj", "m")], [("bg", None)], load)
     a = cp(0, np.random.default_rng(5))
     b = cp(0, np.random.default_rng(5))

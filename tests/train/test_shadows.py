@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from pair_store import store_loader
 
 from train.copypaste import CopyPaste, paste
 from train.shadows import Shadow, add_shadow, draw_shadow
@@ -77,10 +78,7 @@ def test_copypaste_shadows_change_the_photo_not_the_label_share() -> None:
     store = {"obj": (np.full((40, 20, 3), 250, np.uint8), np.ones((40, 20), np.float32)),
              "bg": (np.full((120, 160, 3), 128, np.uint8), None)}
 
-    def load(item):
-        im, m = store[item[0]]
-        return im, (m if m is not None else np.zeros(im.shape[:2], np.float32))
-
+    load = store_loader(store)
     plain = CopyPaste([("obj", "m")], [("bg", None)], load, scale=(0.5, 0.5), feather=(0, 0))
     shaded = CopyPaste([("obj", "m")], [("bg", None)], load, scale=(0.5, 0.5), feather=(0, 0),
                        shadows=1.0)
