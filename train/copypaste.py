@@ -71,16 +71,17 @@ def paste(
     alpha = cv2.resize(obj_mask, (nw, nh), interpolation=cv2.INTER_LINEAR)
     if feather > 0:
         alpha = cv2.GaussianBlur(alpha, (0, 0), sigmaX=feather)
+    alpha = np.clip(alpha, 0.0, 1.0)
     y0, x0 = int(round((bh - nh) * position[1])), int(round((bw - nw) * position[0]))
     out = background.astype(np.float32)
     if shadow is not None:
-        add_shadow(out, obj, np.clip(alpha, 0.0, 1.0), y0, x0, shadow)
+        add_shadow(out, obj, alpha, y0, x0, shadow)
     region = out[y0:y0 + nh, x0:x0 + nw]
-    a = np.clip(alpha, 0.0, 1.0)[..., None]
+    a = alpha[..., None]
     out[y0:y0 + nh, x0:x0 + nw] = a * obj.astype(np.float32) + (1 - a) * region
     mask = bg_mask.astype(np.float32).copy()
     m_region = mask[y0:y0 + nh, x0:x0 + nw]
-    mask[y0:y0 + nh, x0:x0 + nw] = (a[..., 0] if label else 0.0) + (1 - a[..., 0]) * m_region
+    mask[y0:y0 + nh, x0:x0 + nw] = (alpha if label else 0.0) + (1 - alpha) * m_region
     return np.clip(out + 0.5, 0, 255).astype(np.uint8), np.clip(mask, 0.0, 1.0)
 
 
