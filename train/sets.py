@@ -156,13 +156,15 @@ def copypaste_sources(cfg: dict, fixed: Selection | None = None) -> list[Source]
         raise ConfigError("CopyPaste needs donor pairs and background images")
     dirs = [existing_dir(d, cfg) for d, _ in specs]
     names = set_names(dirs)
+    crowded = {existing_dir(d, cfg) for d in cfg["distractor_donors"]} or set(dirs)
     sources = []
     for directory, name, (_, weight) in zip(dirs, names, specs, strict=True):
         donors = train_items(directory, cfg, fixed)[0]
         if not donors:
             raise ConfigError("CopyPaste needs donor pairs and background images")
+        distractors = tuple(cfg["paste_distractors"]) if directory in crowded else (0, 0)
         paste = CopyPaste(donors, backgrounds, load_pair, scale=tuple(cfg["paste_scale"]),
-                          distractors=tuple(cfg["paste_distractors"]),
+                          distractors=distractors,
                           distractor_scale=tuple(cfg["distractor_scale"]),
                           shadows=float(cfg["paste_shadows"]))
         label = "copypaste" if len(specs) == 1 else f"copypaste-{name}"

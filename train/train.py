@@ -43,6 +43,8 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "paste_distractors": ([0, 0], "(lo, hi) unlabelled donors pasted before each composite's "
                                   "object: a subject among a crowd of its kind (0 = none)"),
     "distractor_scale": ([0.3, 0.7], "a distractor's size relative to the composite's object"),
+    "distractor_donors": ([], "donor folders whose composites get the distractors, drawn from "
+                              "the same folder: people among people only (empty = every folder)"),
     "paste_shadows": (0.0, "share of composites whose object casts a shadow or reflection, "
                            "labelled background (0 = none)"),
     "mask_padding": (False, "no loss on the replicated padding around a zoomed-out photo"),

@@ -220,6 +220,18 @@ def test_each_donor_folder_is_its_own_weighted_composite_source(data: Path, tmp_
     assert [s.name for s in one] == ["shapes", "copypaste"]
 
 
+def test_distractors_go_only_to_the_donor_folders_named(data: Path, tmp_path: Path) -> None:
+    from train.sets import build_sources
+
+    over = dict(copypaste_donors=["shapes", "val"], copypaste_weight=0.5, paste_distractors=[1, 3])
+    every = {s.name: s.copypaste.distractors for s in build_sources(config(data, tmp_path, **over))[0]
+             if s.copypaste is not None}
+    assert every == {"copypaste-shapes": (1, 3), "copypaste-val": (1, 3)}
+    named = build_sources(config(data, tmp_path, distractor_donors=["val"], **over))[0]
+    by_name = {s.name: s.copypaste.distractors for s in named if s.copypaste is not None}
+    assert by_name == {"copypaste-shapes": (0, 0), "copypaste-val": (1, 3)}
+
+
 def test_distillation_recipe_selects_on_held_out_training_photos(data: Path, tmp_path: Path) -> None:
     """The recipe of the ISNet-distilled weights: teacher sets with confidence weights, composites
     on labelled backgrounds, padding masked, slim stride 2 + deep supervision, EMA, part-frozen
