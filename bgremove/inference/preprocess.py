@@ -41,6 +41,9 @@ class Preprocessing:
     guide: radius, in the network's pixels, of the guided filter that aligns the network's
         mask with the edges of the image it saw (inference/guided.py), before enlargement; a
         calibration like sharpen; 0 (off) for files written before this field existed.
+    zoom: predict a small object again on a crop around it when that crop covers at most this
+        share of the photo (inference/zoom.py); measured for each set of weights on its
+        selection split (train/zoom.py); 0 (off) for files written before this field existed.
     """
 
     input_size: int = 320
@@ -55,6 +58,7 @@ class Preprocessing:
     minmax: bool = False
     sharpen: float = 1.0
     guide: int = 0
+    zoom: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -70,6 +74,8 @@ class Preprocessing:
             known["sharpen"] = float(known["sharpen"])
         if "guide" in known:
             known["guide"] = int(known["guide"])
+        if "zoom" in known:
+            known["zoom"] = float(known["zoom"])
         return cls(**known)
 
     @classmethod

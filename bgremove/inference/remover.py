@@ -40,6 +40,7 @@ from bgremove.inference.preprocess import (
 from bgremove.inference.sharpen import sharpen
 from bgremove.inference.tiling import TileConfig, predict_masks
 from bgremove.inference.tta import DEFAULT_SCALES, PredictFn, transforms
+from bgremove.inference.zoom import crop, paste, zoom_box
 
 
 @dataclass
@@ -60,6 +61,8 @@ class Remover:
     backend: an already loaded Backend (tests inject fakes); otherwise `weights`, `device`,
     `threads` and `preset` go to bgremove.inference.backends.load_backend (None = the bundled weights).
     cleanup: a bgremove.inference.cleanup.Cleanup applied to every mask (None = the mask as predicted).
+    zoom: the largest share of a photo a small object's crop may cover to be predicted again
+    (bgremove.inference.zoom); None = the weights file's own setting, 0 = never.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class Remover:
         tta_scales: Sequence[float] = DEFAULT_SCALES,
         tiles: TileConfig | None = None,
         cleanup: Cleanup | None = None,
+        zoom: float | None = None,
     ) -> None:
         # Only what the caller set overrides TileConfig's measured defaults (kept in one place).
         given = {"threshold": tile_threshold} if tile_threshold is not None else {}
@@ -92,6 +96,7 @@ class Remover:
         self.backend = backend
         self.max_pixels = max_pixels
         self.cleanup = cleanup
+        self.zoom = zoom
         # A square model is resized to input_size x input_size whatever we feed it: scaling is moot.
         scales = (1.0,) if self.preprocessing.square else tuple(tta_scales)
         self.transforms = transforms(scales, flip=True) if tta else []
@@ -124,14 +129,29 @@ class Remover:
         default for batches of different images is fp32, `load_backend(batched=True)`.)"""
         loaded = [self.load(im) for im in images]
         pre = self.preprocessing
-        alphas = predict_masks(self._predict, [im.rgb for im in loaded], pre, self.tiles,
-                               self.transforms, refine_predict=self._tile_predict)
+        rgbs = [im.rgb for im in loaded]
+        alphas = self._zoomed(rgbs, self._predict_masks(rgbs))
         if self.cleanup is not None:  # its thresholds were tuned on the network's probabilities
             alphas = [self.cleanup(a) for a in alphas]
         alphas = [sharpen(a, pre.sharpen, out=a) for a in alphas]  # each is this call's own
         for im, alpha in zip(loaded, alphas, strict=True):
             if im.alpha is not None:
                 alpha *= im.alpha.astype(np.float32) * (1.0 / 255.0)
+        return alphas
+
+    def _predict_masks(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        return predict_masks(self._predict, images, self.preprocessing, self.tiles,
+                             self.transforms, refine_predict=self._tile_predict)
+
+    def _zoomed(self, images: list[np.ndarray], alphas: list[np.ndarray]) -> list[np.ndarray]:
+        """Each small object's mask predicted again on a crop around it (inference/zoom.py)."""
+        max_area = self.preprocessing.zoom if self.zoom is None else self.zoom
+        boxes = [zoom_box(a, max_area) for a in alphas]
+        todo = [i for i, box in enumerate(boxes) if box is not None]
+        if todo:
+            again = self._predict_masks([crop(images[i], boxes[i]) for i in todo])
+            for i, crop_alpha in zip(todo, again, strict=True):
+                paste(alphas[i], crop_alpha, boxes[i])
         return alphas
 
     def process(

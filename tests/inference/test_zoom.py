@@ -1,0 +1,101 @@
+"""The second look at a small object: where the crop goes, when it is taken, what it changes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from bgremove.inference.preprocess import Preprocessing
+from bgremove.inference.remover import Remover
+from bgremove.inference.testing import FakeBackend
+from bgremove.inference.zoom import MARGIN, MIN_MARGIN_PX, zoom_box
+from bgremove.modeltools.metrics import region_metrics
+
+
+def _mask(h: int, w: int, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+    m = np.zeros((h, w), np.float32)
+    m[y0:y1, x0:x1] = 1.0
+    return m
+
+
+def test_no_object_or_zoom_off_means_no_crop() -> None:
+    assert zoom_box(np.zeros((300, 400), np.float32), 0.7) is None
+    assert zoom_box(np.full((300, 400), 0.49, np.float32), 0.7) is None
+    assert zoom_box(_mask(300, 400, 100, 150, 100, 150), 0.0) is None
+
+
+def test_a_large_object_is_left_to_the_first_pass() -> None:
+    big = _mask(300, 400, 20, 280, 30, 370)
+    assert zoom_box(big, 0.7) is None
+    assert zoom_box(big, 1.0) is not None  # the area limit, not the object's presence, decides
+
+
+@pytest.mark.parametrize("h, w", [(300, 400), (400, 300), (480, 854)])
+@pytest.mark.parametrize("obj", [(100, 140, 100, 260), (10, 200, 0, 30), (250, 300, 200, 300)])
+def test_the_crop_holds_the_object_with_its_margin_in_the_photos_aspect(h, w, obj) -> None:
+    y0, y1, x0, x1 = obj
+    box = zoom_box(_mask(h, w, *obj), 1.0)
+    assert box is not None
+    by0, by1, bx0, bx1 = box
+    assert 0 <= by0 and by1 <= h and 0 <= bx0 and bx1 <= w
+    assert by0 <= y0 and by1 >= y1 and bx0 <= x0 and bx1 >= x1
+    # the margin where the frame leaves room for it
+    my = max(int((y1 - y0) * MARGIN), MIN_MARGIN_PX)
+    assert by0 == 0 or y0 - by0 >= my
+    assert by1 == h or by1 - y1 >= my
+    # the photo's own aspect, unless the crop had to be clipped to the frame
+    if by1 - by0 < h and bx1 - bx0 < w:
+        assert (by1 - by0) / (bx1 - bx0) == pytest.approx(h / w, rel=0.02)
+
+
+def test_preprocessing_reads_zoom_and_defaults_to_off() -> None:
+    assert Preprocessing().zoom == 0.0
+    assert Preprocessing.from_dict({"zoom": "0.5"}).zoom == 0.5
+    assert Preprocessing.from_json(Preprocessing(zoom=0.7).to_json()).zoom == 0.7
+
+
+def _remover(zoom_area: float) -> tuple[Remover, FakeBackend]:
+    backend = FakeBackend(input_size=64)
+    backend.preprocessing = dataclasses.replace(backend.preprocessing, zoom=zoom_area)
+    # no tiled refinement: what is measured here is the zoom alone
+    return Remover(backend=backend, tile_threshold=1000.0), backend
+
+
+def _scene(h: int, w: int, centre: tuple[int, int], radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """A dark disc on white, and its true mask: at 64 px a small disc is a few blocky pixels."""
+    yy, xx = np.mgrid[:h, :w]
+    truth = ((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius**2).astype(np.float32)
+    image = np.full((h, w, 3), 255, np.uint8)
+    image[truth > 0] = (40, 60, 90)
+    return image, truth
+
+
+def test_a_small_object_gets_a_second_model_call_and_sharper_edges() -> None:
+    image, truth = _scene(480, 640, (230, 340), 24)
+    off, off_backend = _remover(0.0)
+    on, on_backend = _remover(0.5)
+    first, second = off.mask(image), on.mask(image)
+    assert (off_backend.calls, on_backend.calls) == (1, 2)
+    assert region_metrics(second, truth)["iou"] > region_metrics(first, truth)["iou"] + 0.05
+    box = zoom_box(first, 0.5)
+    assert box is not None
+    outside = np.ones(truth.shape, bool)
+    outside[box[0]:box[1], box[2]:box[3]] = False
+    np.testing.assert_array_equal(second[outside], first[outside])  # the first pass stays there
+
+
+def test_a_photo_filled_by_its_object_costs_one_call() -> None:
+    image, _ = _scene(480, 640, (240, 320), 230)
+    on, backend = _remover(0.5)
+    on.mask(image)
+    assert backend.calls == 1
+
+
+def test_the_caller_can_turn_the_files_zoom_off() -> None:
+    image, _ = _scene(480, 640, (230, 340), 24)
+    remover, backend = _remover(0.5)
+    remover.zoom = 0.0
+    remover.mask(image)
+    assert backend.calls == 1

@@ -1,0 +1,47 @@
+"""train/zoom.py: scoring zoom areas on labelled photos, the rule, and storing the area."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("onnx")
+from bgremove.inference.remover import Remover  # noqa: E402
+from tests.tiny_model import make_tiny_onnx  # noqa: E402
+from tests.train.test_calibrate import _pairs  # noqa: E402
+from train.zoom import main as zoom_main  # noqa: E402
+from train.zoom import pick_area, score_areas  # noqa: E402
+
+
+def _row(iou: float, mae: float, bf: float) -> dict[str, dict]:
+    return {"a-select": {"iou": iou, "mae": mae, "boundary_f": bf},
+            "b-select": {"iou": iou, "mae": mae, "boundary_f": bf}}
+
+
+def test_the_rule_takes_the_best_iou_and_the_larger_area_on_a_tie() -> None:
+    results = {0.0: _row(0.80, 0.05, 0.70), 0.3: _row(0.802, 0.05, 0.70),
+               0.5: _row(0.803, 0.049, 0.71), 0.7: _row(0.803, 0.049, 0.71)}
+    assert pick_area(results) == 0.7
+    results[0.7] = _row(0.8025, 0.049, 0.71)
+    assert pick_area(results) == 0.5
+
+
+def test_the_rule_keeps_the_zoom_off_when_anything_gets_worse() -> None:
+    assert pick_area({0.0: _row(0.80, 0.05, 0.70), 0.5: _row(0.81, 0.051, 0.72)}) == 0.0
+    assert pick_area({0.0: _row(0.80, 0.05, 0.70), 0.5: _row(0.81, 0.049, 0.69)}) == 0.0
+    assert pick_area({0.0: _row(0.80, 0.05, 0.70), 0.5: _row(0.79, 0.04, 0.71)}) == 0.0
+    assert pick_area({0.0: _row(0.80, 0.05, 0.70), 0.5: _row(0.80, 0.05, 0.70)}) == 0.5
+
+
+def test_areas_are_scored_and_the_chosen_one_is_stored(tmp_path) -> None:
+    pth, onnx_path = make_tiny_onnx(tmp_path)
+    items = {"a-select": _pairs(tmp_path / "a")}
+    results = score_areas(str(onnx_path), items, (0.0, 1.0))
+    assert set(results) == {0.0, 1.0}
+    assert results[0.0]["a-select"]["changed"] == 0.0  # the masks the others are compared with
+    assert 0.0 <= results[1.0]["a-select"]["changed"] <= 1.0
+    zoom_main(["--write", "0.7", str(pth), str(onnx_path)])
+    for path in (pth, onnx_path):
+        r = Remover(str(path), device="cpu")
+        assert r.preprocessing.zoom == 0.7
+        assert r.preprocessing.input_size == 64  # the rest of the stored preprocessing is kept
