@@ -66,6 +66,7 @@ class RunOptions:
     preset: str | None = None
     tta: bool = False
     clean: bool = False  # mask clean-up (bgremove.inference.cleanup)
+    zoom: bool = True  # the weights' second look at small objects (bgremove.inference.zoom)
     device: str = "auto"
     workers: int | None = None
     threads: int | None = None

@@ -6,6 +6,7 @@ They live in the package (not in tests/) because worker processes must import th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 
@@ -82,3 +83,10 @@ class _Counting(FakeBackend):
 def counting_backend() -> FakeBackend:
     """Counts every network pass in NETWORK_PASSES (in this process: run with workers=1)."""
     return _Counting()
+
+
+def zooming_counting_backend() -> FakeBackend:
+    """A counting backend whose 'weights' ask for the zoom (0.5): a small object costs 2 passes."""
+    backend = _Counting()
+    backend.preprocessing = dataclasses.replace(backend.preprocessing, zoom=0.5)
+    return backend
