@@ -10,6 +10,8 @@ For each candidate (a .pth), in this order, as the card's stages did by hand:
 3. its edge sharpening (train.calibrate: the smallest factor within 0.0005 of the best mean MAE,
    measured on the fp32 file), written into all three files; then its guided-filter radius
    (train.guide's rule) and, where the filter is on, its sharpening measured again with it;
+   then its zoom area (train.zoom's rule: the second look at small objects), measured last, on
+   the whole pipeline as those steps left it;
 4. its split score (train.score), beside the baseline's (the shipped weights) in the same run;
 5. the whole val sets (`bgremove eval`'s code), fp32 and int8, beside the baseline's fp32.
 Then the rule (`verdict`). val/ is read only in step 5, after everything is chosen: what it
@@ -40,6 +42,7 @@ class Figures:
     threshold: float = 0.5
     sharpen: float = 1.0
     guide: int = 0
+    zoom: float = 0.0
 
 
 def verdict(candidate: Figures, baseline: Figures) -> list[str]:
@@ -91,9 +94,9 @@ def file_names(candidates: list[Path]) -> list[str]:
 
 
 def prepare(checkpoint: Path, name: str, run: Path, out: Path,
-            calibration: Path) -> tuple[Path, float, float, int]:
-    """Steps 1-3: (OUT/<name>-t.pth with threshold, sharpening and guided-filter radius written,
-    threshold, factor, radius); OUT/<name>-t.onnx and .int8.onnx beside it."""
+            calibration: Path) -> tuple[Path, float, float, int, float]:
+    """Steps 1-3: (OUT/<name>-t.pth with threshold, sharpening, guided-filter radius and zoom
+    area written, threshold, factor, radius, area); OUT/<name>-t.onnx and .int8.onnx beside it."""
     from bgremove.modeltools.export import export_onnx
     from bgremove.modeltools.quantize import quantize_int8
     from train.calibrate import (
@@ -106,10 +109,13 @@ def prepare(checkpoint: Path, name: str, run: Path, out: Path,
     )
     from train.guide import RADII, pick_radius, score_radii
     from train.threshold import THRESHOLDS, best_threshold, score_thresholds, write_threshold
+    from train.zoom import AREAS, pick_area, score_areas
 
     items = selection_items(run)
     raw = export_onnx(checkpoint, out / f"{name}.onnx").path
-    write_preprocessing([raw], "guide", 0)  # the threshold is the network's own, unfiltered
+    # the threshold is the network's own: unfiltered, unzoomed (values inherited from --init)
+    write_preprocessing([raw], "guide", 0)
+    write_preprocessing([raw], "zoom", 0.0)
     t = best_threshold(score_thresholds(str(raw), items, THRESHOLDS))
     moved = out / f"{name}-t.pth"
     write_threshold(checkpoint, moved, t)
@@ -118,6 +124,7 @@ def prepare(checkpoint: Path, name: str, run: Path, out: Path,
     quantize_int8(fp32, int8, calibration)
     files = [moved, fp32, int8]
     write_preprocessing(files, "guide", 0)  # a radius inherited from --init does not describe it
+    write_preprocessing(files, "zoom", 0.0)  # nor an area: sharpening and radius are seen unzoomed
     factor = pick_factor(score_factors(str(fp32), items, FACTORS))
     write_factor(files, factor)
     radius = pick_radius(score_radii(str(fp32), items, RADII))
@@ -125,7 +132,9 @@ def prepare(checkpoint: Path, name: str, run: Path, out: Path,
     if radius:  # the filter softens edges a little: sharpening is measured again with it on
         factor = pick_factor(score_factors(str(fp32), items, FACTORS))
         write_factor(files, factor)
-    return moved, t, factor, radius
+    area = pick_area(score_areas(str(fp32), items, AREAS))
+    write_preprocessing(files, "zoom", area)
+    return moved, t, factor, radius, area
 
 
 def gate(candidates: list[Path], run: Path, baseline: Path, out: Path, calibration: Path,
@@ -136,11 +145,12 @@ def gate(candidates: list[Path], run: Path, baseline: Path, out: Path, calibrati
                                    val_figures(baseline.with_suffix(".onnx"), data_root))}
     _report(out, "baseline", figures["baseline"])
     for checkpoint, name in zip(candidates, names, strict=True):
-        moved, t, factor, radius = prepare(checkpoint, name, run, out, calibration)
+        moved, t, factor, radius, area = prepare(checkpoint, name, run, out, calibration)
         fp32 = moved.with_suffix(".onnx")
         figures[str(checkpoint)] = Figures(
             split_iou(moved, run), val_figures(fp32, data_root),
-            val_figures(fp32.with_name(fp32.stem + ".int8.onnx"), data_root), t, factor, radius)
+            val_figures(fp32.with_name(fp32.stem + ".int8.onnx"), data_root), t, factor, radius,
+            area)
         _report(out, str(checkpoint), figures[str(checkpoint)], figures["baseline"])
     return figures
 
@@ -150,7 +160,8 @@ def _report(out: Path, name: str, fig: Figures, baseline: Figures | None = None)
     line = f"{name}: split {fig.split:.4f}; val fp32 {cells}"
     if fig.int8:
         line += "; int8 " + "  ".join(f"{n} {r['iou']:.4f}" for n, r in fig.int8.items())
-        line += f"; threshold {fig.threshold}, sharpen {fig.sharpen}, guide {fig.guide}"
+        line += (f"; threshold {fig.threshold}, sharpen {fig.sharpen}, guide {fig.guide}, "
+                 f"zoom {fig.zoom}")
     if baseline is not None:
         failed = verdict(fig, baseline)
         line += "\n  -> " + ("PASSES the ship rule" if not failed else "fails: " + "; ".join(failed))
