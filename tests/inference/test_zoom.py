@@ -10,7 +10,7 @@ import pytest
 from bgremove.inference.preprocess import Preprocessing
 from bgremove.inference.remover import Remover
 from bgremove.inference.testing import FakeBackend
-from bgremove.inference.zoom import MARGIN, MIN_MARGIN_PX, zoom_box
+from bgremove.inference.zoom import FEATHER, MARGIN, MIN_MARGIN_PX, paste, zoom_box
 from bgremove.modeltools.metrics import region_metrics
 
 
@@ -99,3 +99,23 @@ def test_the_caller_can_turn_the_files_zoom_off() -> None:
     remover.zoom = 0.0
     remover.mask(image)
     assert backend.calls == 1
+
+
+def test_the_paste_leaves_no_step_at_the_crops_inner_border() -> None:
+    first = np.full((300, 400), 0.4, np.float32)  # a faint region the crop calls background
+    y0, y1, x0, x1 = 100, 220, 150, 310
+    pasted = paste(first.copy(), np.zeros((y1 - y0, x1 - x0), np.float32), (y0, y1, x0, x1))
+    steps = [pasted[y0, x0:x1] - first[y0 - 1, x0:x1], pasted[y1 - 1, x0:x1] - first[y1, x0:x1],
+             pasted[y0:y1, x0] - first[y0:y1, x0 - 1], pasted[y0:y1, x1 - 1] - first[y0:y1, x1]]
+    assert max(np.abs(s).max() for s in steps) < 0.05
+    ramp = round(FEATHER * (y1 - y0))
+    np.testing.assert_array_equal(pasted[y0 + ramp:y1 - ramp, x0 + ramp:x1 - ramp], 0.0)
+    assert (pasted[:y0] == 0.4).all() and (pasted[y1:] == 0.4).all()  # outside untouched
+
+
+def test_a_border_on_the_photos_own_edge_is_not_blended() -> None:
+    first = np.full((300, 400), 0.4, np.float32)
+    pasted = paste(first.copy(), np.ones((120, 160), np.float32), (0, 120, 240, 400))
+    assert pasted[0, 320] == 1.0 and pasted[60, 399] == 1.0  # the photo's top and right edges
+    assert pasted[119, 320] < 0.5 and pasted[60, 240] < 0.5  # the inner borders blend
+    assert pasted[60, 320] == 1.0
