@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from bgremove.inference.zoom import crop, zoom_box
+
 Pair = tuple[np.ndarray, np.ndarray]
 
 
@@ -174,6 +176,24 @@ class RandomAffineCrop:
         return img, mask
 
 
+class ZoomCrop:
+    """With probability p, the crop that inference's zoom predicts again (the label's object
+    box with its margin, at the photo's aspect; bgremove.inference.zoom), where that crop
+    covers at most `max_area` of the photo: the network also learns the framing of its second
+    look at a small object, not only whole photos."""
+
+    def __init__(self, p: float = 0.0, max_area: float = 0.7) -> None:
+        self.p, self.max_area = p, max_area
+
+    def __call__(self, img: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> Pair:
+        if self.p <= 0 or rng.random() >= self.p:  # p 0 draws nothing: older runs stay identical
+            return img, mask
+        box = zoom_box(mask, self.max_area)
+        if box is None:
+            return img, mask
+        return crop(img, box), crop(mask, box)
+
+
 class ColourJitter:
     """Brightness, contrast, gamma and white balance (per-channel gains) in one LUT."""
 
@@ -247,17 +267,20 @@ class Compose:
 
 
 def build_augmenter(size: int, strength: float = 1.0, zoom: tuple[float, float] = (0.75, 1.25),
-                    with_valid: bool = False, square: bool = False) -> Compose:
+                    with_valid: bool = False, square: bool = False,
+                    zoom_crop: float = 0.0) -> Compose:
     """The training pipeline; `strength` 0 keeps only the resize/crop (for debugging or a
     final low-augmentation phase), 1 is the default, values in between scale the probabilities.
     zoom: the range of the image's long side relative to `size` (log-uniform). with_valid: the
     mask comes back as HW x 2, (label, valid region). square: photos are stretched to the
-    square crop (RandomAffineCrop), for weights whose Preprocessing is `square`."""
+    square crop (RandomAffineCrop), for weights whose Preprocessing is `square`. zoom_crop:
+    the share of samples first cropped as the inference zoom would (ZoomCrop)."""
     s = max(0.0, float(strength))
     geo = RandomAffineCrop(size, rotate=15.0 * min(s, 1.0), shift=0.1 * min(s, 1.0),
                            scale=tuple(zoom) if s > 0 else (1.0, 1.0),
                            flip_p=0.5 if s > 0 else 0.0, with_valid=with_valid, square=square)
     return Compose([
+        ZoomCrop(p=zoom_crop),
         geo,
         ColourJitter(p=min(1.0, 0.8 * s)),
         HueSaturation(p=min(1.0, 0.3 * s)),

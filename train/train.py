@@ -35,6 +35,8 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "workers": (2, "DataLoader processes; the step itself dominates on CPU, 2 hides decoding"),
     "augment_strength": (1.0, "0 = resize/crop only, 1 = the full augmentation pipeline"),
     "zoom": ([0.75, 1.25], "range of the photo's long side relative to the crop (log-uniform)"),
+    "zoom_crop": (0.0, "share of samples cropped around their labelled object as inference's "
+                         "zoom crops a small one, before the zoom above (0 = none)"),
     "paste_scale": ([0.35, 0.95], "pasted object's size relative to the background (log-uniform)"),
     "background_max_coverage": (1.0, "CopyPaste backgrounds whose own label covers more of "
                                      "the photo are left out (1.0 = keep all)"),

@@ -120,7 +120,8 @@ class Trainer:
         cfg = self.cfg
         self.crop_size = size
         augment = build_augmenter(size, cfg["augment_strength"], tuple(cfg["zoom"]),
-                                  with_valid=cfg["mask_padding"], square=cfg["square_input"])
+                                  with_valid=cfg["mask_padding"], square=cfg["square_input"],
+                                  zoom_crop=cfg["zoom_crop"])
         return StreamDataset(self.sources, augment, cfg["seed"], cfg["boundary_amplitude"],
                              cfg["boundary_sigma"], cfg["teacher_confidence"])
 

@@ -10,6 +10,7 @@ from pair_store import store_loader
 from train.augment import (
     ColourJitter,
     RandomAffineCrop,
+    ZoomCrop,
     affine_matrix,
     build_augmenter,
     colour_lut,
@@ -215,3 +216,27 @@ def test_square_zoom_out_pads_both_sides_and_flips_mirror() -> None:
     flipped = warp_pair(img, mask, m, 80)[1]
     plain = warp_pair(img, mask, affine_matrix((60, 90), 80, square=True), 80)[1]
     assert np.allclose(flipped, plain[:, ::-1], atol=1e-5)
+
+
+def test_zoom_crop_frames_a_small_object_as_the_inference_zoom_does() -> None:
+    from bgremove.inference.zoom import zoom_box
+
+    img = np.random.default_rng(1).integers(0, 256, (300, 400, 3)).astype(np.uint8)
+    mask = np.zeros((300, 400), np.float32)
+    mask[120:170, 150:230] = 1.0
+    y0, y1, x0, x1 = zoom_box(mask, 0.7)
+    out_img, out_mask = ZoomCrop(p=1.0)(img, mask, np.random.default_rng(0))
+    np.testing.assert_array_equal(out_img, img[y0:y1, x0:x1])
+    np.testing.assert_array_equal(out_mask, mask[y0:y1, x0:x1])
+    assert out_mask.sum() == mask.sum()  # the whole object is inside
+    assert abs(out_img.shape[1] / out_img.shape[0] - 400 / 300) < 0.05  # the photo's aspect
+
+
+def test_zoom_crop_leaves_large_objects_and_p0_untouched() -> None:
+    img, mask = sample()
+    big = np.ones_like(mask)
+    assert ZoomCrop(p=1.0)(img, big, np.random.default_rng(0))[1] is big
+    rng = np.random.default_rng(5)
+    state = rng.bit_generator.state
+    out = ZoomCrop(p=0.0)(img, mask, rng)
+    assert out[0] is img and rng.bit_generator.state == state  # p 0 draws nothing
