@@ -99,23 +99,12 @@ def prepare(checkpoint: Path, name: str, run: Path, out: Path,
     area written, threshold, factor, radius, area); OUT/<name>-t.onnx and .int8.onnx beside it."""
     from bgremove.modeltools.export import export_onnx
     from bgremove.modeltools.quantize import quantize_int8
-    from train.calibrate import (
-        FACTORS,
-        pick_factor,
-        score_factors,
-        selection_items,
-        write_factor,
-        write_preprocessing,
-    )
-    from train.guide import RADII, pick_radius, score_radii
+    from train.calibrate import selection_items
     from train.threshold import THRESHOLDS, best_threshold, score_thresholds, write_threshold
-    from train.zoom import AREAS, pick_area, score_areas
 
     items = selection_items(run)
     raw = export_onnx(checkpoint, out / f"{name}.onnx").path
-    # the threshold is the network's own: unfiltered, unzoomed (values inherited from --init)
-    write_preprocessing([raw], "guide", 0)
-    write_preprocessing([raw], "zoom", 0.0)
+    _unfiltered([raw])  # the threshold is the network's own
     t = best_threshold(score_thresholds(str(raw), items, THRESHOLDS))
     moved = out / f"{name}-t.pth"
     write_threshold(checkpoint, moved, t)
@@ -123,8 +112,25 @@ def prepare(checkpoint: Path, name: str, run: Path, out: Path,
     int8 = fp32.with_name(fp32.stem + ".int8.onnx")
     quantize_int8(fp32, int8, calibration)
     files = [moved, fp32, int8]
-    write_preprocessing(files, "guide", 0)  # a radius inherited from --init does not describe it
-    write_preprocessing(files, "zoom", 0.0)  # nor an area: sharpening and radius are seen unzoomed
+    _unfiltered(files)
+    return (moved, t, *_calibrate(files, fp32, items))
+
+
+def _unfiltered(paths: list[Path]) -> None:
+    """No guided filter and no zoom in these files: a radius or an area inherited from --init
+    does not describe the candidate, and each is measured on what the steps before it left."""
+    from train.calibrate import write_preprocessing
+
+    write_preprocessing(paths, "guide", 0)
+    write_preprocessing(paths, "zoom", 0.0)
+
+
+def _calibrate(files: list[Path], fp32: Path, items: dict) -> tuple[float, int, float]:
+    """Step 3, each measured on the fp32 file and written into all three: (factor, radius, area)."""
+    from train.calibrate import FACTORS, pick_factor, score_factors, write_factor, write_preprocessing
+    from train.guide import RADII, pick_radius, score_radii
+    from train.zoom import AREAS, pick_area, score_areas
+
     factor = pick_factor(score_factors(str(fp32), items, FACTORS))
     write_factor(files, factor)
     radius = pick_radius(score_radii(str(fp32), items, RADII))
@@ -134,7 +140,7 @@ def prepare(checkpoint: Path, name: str, run: Path, out: Path,
         write_factor(files, factor)
     area = pick_area(score_areas(str(fp32), items, AREAS))
     write_preprocessing(files, "zoom", area)
-    return moved, t, factor, radius, area
+    return factor, radius, area
 
 
 def gate(candidates: list[Path], run: Path, baseline: Path, out: Path, calibration: Path,

@@ -99,4 +99,4 @@ def _ramp(n: int, width: int, start: bool, end: bool) -> np.ndarray:
         weight = np.minimum(weight, (d + 0.5) / width)
     if end:
         weight = np.minimum(weight, (n - d - 0.5) / width)
-    return np.minimum(weight, 1.0)
+    return weight
