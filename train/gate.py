@@ -1,7 +1,7 @@
 """The ship gate: candidate checkpoints through every step the model card's rule needs, in one run.
 
     python -m train.gate --run runs/distil-relabel runs/distil-relabel/best.pth runs/soup22/e6.pth \\
-        --out runs/gate22
+        --out runs/gate22 --small-run runs/split-small
 
 For each candidate (a .pth), in this order, as the card's stages did by hand:
 1. its decision threshold on the run's selection split (train.threshold: highest mean IoU),
@@ -11,7 +11,9 @@ For each candidate (a .pth), in this order, as the card's stages did by hand:
    measured on the fp32 file), written into all three files; then its guided-filter radius
    (train.guide's rule) and, where the filter is on, its sharpening measured again with it;
    then its zoom area (train.zoom's rule: the second look at small objects), measured last, on
-   the whole pipeline as those steps left it;
+   the whole pipeline as those steps left it, and, where the zoom is on, whether the crop is
+   averaged with its mirror (train.zoom's mirror rule), on --small-run's split of small objects
+   (off without one: the run's own split holds too few to decide it);
 4. its split score (train.score), beside the baseline's (the shipped weights) in the same run;
 5. the whole val sets (`bgremove eval`'s code), fp32 and int8, beside the baseline's fp32.
 Then the rule (`verdict`). val/ is read only in step 5, after everything is chosen: what it
@@ -43,6 +45,7 @@ class Figures:
     sharpen: float = 1.0
     guide: int = 0
     zoom: float = 0.0
+    mirror: bool = False
 
 
 def verdict(candidate: Figures, baseline: Figures) -> list[str]:
@@ -93,10 +96,11 @@ def file_names(candidates: list[Path]) -> list[str]:
     return names
 
 
-def prepare(checkpoint: Path, name: str, run: Path, out: Path,
-            calibration: Path) -> tuple[Path, float, float, int, float]:
-    """Steps 1-3: (OUT/<name>-t.pth with threshold, sharpening, guided-filter radius and zoom
-    area written, threshold, factor, radius, area); OUT/<name>-t.onnx and .int8.onnx beside it."""
+def prepare(checkpoint: Path, name: str, run: Path, out: Path, calibration: Path,
+            small_run: Path | None = None) -> tuple[Path, float, float, int, float, bool]:
+    """Steps 1-3: (OUT/<name>-t.pth with threshold, sharpening, guided-filter radius, zoom area
+    and mirror written, threshold, factor, radius, area, mirror); OUT/<name>-t.onnx and
+    .int8.onnx beside it."""
     from bgremove.modeltools.export import export_onnx
     from bgremove.modeltools.quantize import quantize_int8
     from train.calibrate import selection_items
@@ -113,7 +117,8 @@ def prepare(checkpoint: Path, name: str, run: Path, out: Path,
     quantize_int8(fp32, int8, calibration)
     files = [moved, fp32, int8]
     _unfiltered(files)
-    return (moved, t, *_calibrate(files, fp32, items))
+    factor, radius, area = _calibrate(files, fp32, items)
+    return moved, t, factor, radius, area, _mirror(files, fp32, area, small_run)
 
 
 def _unfiltered(paths: list[Path]) -> None:
@@ -123,6 +128,7 @@ def _unfiltered(paths: list[Path]) -> None:
 
     write_preprocessing(paths, "guide", 0)
     write_preprocessing(paths, "zoom", 0.0)
+    write_preprocessing(paths, "zoom_mirror", False)
 
 
 def _calibrate(files: list[Path], fp32: Path, items: dict) -> tuple[float, int, float]:
@@ -143,20 +149,33 @@ def _calibrate(files: list[Path], fp32: Path, items: dict) -> tuple[float, int, 
     return factor, radius, area
 
 
+def _mirror(files: list[Path], fp32: Path, area: float, small_run: Path | None) -> bool:
+    """The last of step 3: the crop's mirror, by train.zoom's rule on the small-object split."""
+    from train.calibrate import split_items, write_preprocessing
+    from train.zoom import pick_mirror, score_mirror
+
+    if not area or small_run is None:
+        return False
+    mirror = pick_mirror(score_mirror(str(fp32), split_items(small_run), area))
+    write_preprocessing(files, "zoom_mirror", mirror)
+    return mirror
+
+
 def gate(candidates: list[Path], run: Path, baseline: Path, out: Path, calibration: Path,
-         data_root: Path) -> dict[str, Figures]:
+         data_root: Path, small_run: Path | None = None) -> dict[str, Figures]:
     names = file_names(candidates)  # before any work: a collision is known up front
     out.mkdir(parents=True, exist_ok=True)
     figures = {"baseline": Figures(split_iou(baseline, run),
                                    val_figures(baseline.with_suffix(".onnx"), data_root))}
     _report(out, "baseline", figures["baseline"])
     for checkpoint, name in zip(candidates, names, strict=True):
-        moved, t, factor, radius, area = prepare(checkpoint, name, run, out, calibration)
+        moved, t, factor, radius, area, mirror = prepare(checkpoint, name, run, out, calibration,
+                                                         small_run)
         fp32 = moved.with_suffix(".onnx")
         figures[str(checkpoint)] = Figures(
             split_iou(moved, run), val_figures(fp32, data_root),
             val_figures(fp32.with_name(fp32.stem + ".int8.onnx"), data_root), t, factor, radius,
-            area)
+            area, mirror)
         _report(out, str(checkpoint), figures[str(checkpoint)], figures["baseline"])
     return figures
 
@@ -167,7 +186,7 @@ def _report(out: Path, name: str, fig: Figures, baseline: Figures | None = None)
     if fig.int8:
         line += "; int8 " + "  ".join(f"{n} {r['iou']:.4f}" for n, r in fig.int8.items())
         line += (f"; threshold {fig.threshold}, sharpen {fig.sharpen}, guide {fig.guide}, "
-                 f"zoom {fig.zoom}")
+                 f"zoom {fig.zoom}, mirror {int(fig.mirror)}")
     if baseline is not None:
         failed = verdict(fig, baseline)
         line += "\n  -> " + ("PASSES the ship rule" if not failed else "fails: " + "; ".join(failed))
@@ -188,12 +207,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="the shipped .pth (its .onnx beside it)")
     ap.add_argument("--calibration", type=Path, default=Path("../shared/data/train/ccp/images"))
     ap.add_argument("--data-root", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--small-run", type=Path, help="a run folder whose selection.json is a split of "
+                    "small objects (train/small_split.py): decides the zoom's mirror")
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the split scores")
     args = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    gate(args.candidates, args.run, args.baseline, args.out, args.calibration, args.data_root)
+    gate(args.candidates, args.run, args.baseline, args.out, args.calibration, args.data_root,
+         args.small_run)
     return 0
 
 

@@ -15,6 +15,12 @@ set towards easy, large objects.
 Several `--teacher NAME=ONNX[:WEIGHT]` are averaged with those weights. Photos are labelled
 interleaved across pools in a seeded order, so a run stopped early has labelled every pool in
 proportion; a rerun labels only what is missing (the labels are a cache, not commits).
+
+`--zoom AREA` gives each teacher bgremove's second look at small objects (inference/zoom.py):
+U-2-Net sees a photo at 320 px too, and labels a small object as a blob. Chosen on val's ground
+truth like the teacher itself: the int8 U-2-Net on val/davis 0.7890 -> 0.7971 with AREA 0.7,
+val/ccp 0.9583 either way (weights/MODEL_CARD.md, "The small-object split"). `--only SELECTION`
+labels just the photos a selection file holds (a split's labels, before the pools').
 """
 
 from __future__ import annotations
@@ -71,12 +77,12 @@ def interleave(pools: dict[str, list[Path]], seed: int) -> Iterator[tuple[str, P
         yield name, path
 
 
-def _load_removers(teachers: tuple[Teacher, ...], size: int, flip: bool) -> list:
+def _load_removers(teachers: tuple[Teacher, ...], size: int, flip: bool, zoom: float) -> list:
     from bgremove.inference.remover import Remover
 
     removers = []
     for t in teachers:
-        r = Remover(t.weights, preset=PRESETS[t.name], threads=1, tta=flip)
+        r = Remover(t.weights, preset=PRESETS[t.name], threads=1, tta=flip, zoom=zoom)
         if size:  # the teacher's input size (ISNet takes any multiple of 64)
             r.backend.preprocessing = dataclasses.replace(r.backend.preprocessing, input_size=size)
         removers.append(r)
@@ -84,10 +90,10 @@ def _load_removers(teachers: tuple[Teacher, ...], size: int, flip: bool) -> list
 
 
 def label_one(path: Path, pool_out: Path, teachers: tuple[Teacher, ...], size: int,
-              flip: bool) -> tuple[str, float, float]:
+              flip: bool, zoom: float = 0.0) -> tuple[str, float, float]:
     global _removers
     if _removers is None:  # one set of models per worker process
-        _removers = _load_removers(teachers, size, flip)
+        _removers = _load_removers(teachers, size, flip, zoom)
     total = sum(t.weight for t in teachers)
     prob = sum(t.weight / total * r.mask(path) for t, r in zip(teachers, _removers, strict=True))
     mask = (np.clip(prob, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
@@ -128,8 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first", type=Path, help="a selection file (train/selections/*.json) whose "
                     "held-out photos are labelled before the rest, so a run on the new labels can "
                     "score its split before the pools are done")
+    ap.add_argument("--only", type=Path, help="a selection file: label only the photos it holds")
+    ap.add_argument("--zoom", type=float, default=0.0, metavar="AREA",
+                    help="a second look at small objects, as bgremove's (0: off; see the docstring)")
     args = ap.parse_args(argv)
     pools = {p.name: sorted(f for f in p.iterdir() if is_image_name(f.name)) for p in args.pools}
+    if args.only:
+        held = selection_stems(args.only)
+        pools = {n: [f for f in files if f.stem in held.get(n, ())] for n, files in pools.items()}
     for name in pools:
         for sub in ("images", "masks"):
             (args.out / name / sub).mkdir(parents=True, exist_ok=True)
@@ -139,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     with Parallel(n_jobs=args.workers) as parallel:
         for start in range(0, len(jobs), args.chunk):
             chunk = jobs[start:start + args.chunk]
-            rows = parallel(delayed(label_one)(p, args.out / name, teachers, args.size, args.flip)
-                            for name, p in chunk)
+            rows = parallel(delayed(label_one)(p, args.out / name, teachers, args.size, args.flip,
+                                               args.zoom) for name, p in chunk)
             for (name, _), (stem, coverage, confidence) in zip(chunk, rows, strict=True):
                 with (args.out / name / "labels.tsv").open("a") as fh:
                     fh.write(f"{stem}\t{coverage:.4f}\t{confidence:.4f}\n")

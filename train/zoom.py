@@ -2,6 +2,8 @@
 
     python -m train.zoom --run runs/split weights/bgremove-lite0.onnx
     python -m train.zoom --write 0.7 weights/bgremove-lite0.pth weights/bgremove-lite0*.onnx
+    python -m train.zoom --run runs/split-small --mirror-at 0.7 weights/bgremove-lite0.onnx
+    python -m train.zoom --write-mirror 1 weights/bgremove-lite0.pth weights/bgremove-lite0*.onnx
 
 The first form runs the weights over the selection photos once per crop area (as `bgremove run`
 does, with the file's own threshold, guided filter and sharpening; bgremove/inference/zoom.py)
@@ -15,6 +17,12 @@ without the zoom; otherwise 0 (off). Ties go to the larger area: where the split
 them apart, the zoom's purpose (small objects, which the split holds few of) decides. The
 second form writes the area into each file's stored preprocessing (Preprocessing.zoom), as
 train.calibrate does for sharpening.
+
+The third and fourth do the same for the mirror (Preprocessing.zoom_mirror: the crop averaged
+with its mirror image's prediction), scored at one area with and without it. Its rule: kept only
+if mean IoU, MAE and boundary F are all no worse with it. It is measured on a split of small
+objects (train/small_split.py), where every photo takes the second look: stage 20's split holds
+23 such photos among 360, too few to tell one second look from another.
 """
 
 from __future__ import annotations
@@ -29,14 +37,21 @@ METRICS = ("iou", "mae", "boundary_f")
 
 
 def score_areas(weights: str, items: dict[str, list[tuple[Path, Path]]],
-                areas: tuple[float, ...], threads: int = 1) -> dict[float, dict[str, dict]]:
+                areas: tuple[float, ...], threads: int = 1,
+                mirror: bool | None = None) -> dict[float, dict[str, dict]]:
     """{area: {set: {"iou", "mae", "boundary_f", "changed"}}}: means over each set's photos,
-    "changed" the share of them whose mask differs from the first area's."""
+    "changed" the share of them whose mask differs from the first area's. mirror: the crop's
+    mirror on or off (None: as the file says)."""
+    import dataclasses
+
     from bgremove.inference.remover import Remover
     from bgremove.modeltools.metrics import image_metrics
     from train.calibrate import Sums, accumulate, labelled_masks, means
 
     remover = Remover(weights, device="cpu", threads=threads)
+    if mirror is not None:
+        pre = remover.backend.preprocessing
+        remover.backend.preprocessing = dataclasses.replace(pre, zoom_mirror=mirror)
     sums: Sums = {}
     first: list[int] = []  # a checksum of each mask at the first area
     for area in areas:
@@ -67,19 +82,75 @@ def pick_area(results: dict[float, dict[str, dict]]) -> float:
     return area
 
 
+def score_mirror(weights: str, items: dict[str, list[tuple[Path, Path]]], area: float,
+                 threads: int = 1) -> dict[bool, dict[str, dict]]:
+    """{mirror off/on: {set: metrics}} at one area (as score_areas)."""
+    results = {m: score_areas(weights, items, (area,), threads, mirror=m)[area] for m in (False, True)}
+    for sets in results.values():  # "changed" compares areas: here there is one
+        for row in sets.values():
+            row.pop("changed", None)
+    return results
+
+
+def pick_mirror(results: dict[bool, dict[str, dict]]) -> bool:
+    """The mirror's rule in the module's docstring."""
+    off, on = results[False], results[True]
+    return (_mean(on, "iou") >= _mean(off, "iou") and _mean(on, "mae") <= _mean(off, "mae")
+            and _mean(on, "boundary_f") >= _mean(off, "boundary_f"))
+
+
 def print_table(results: dict[float, dict[str, dict]]) -> None:
     names = list(next(iter(results.values())))
     print("area  mean IoU / MAE / BF      " + "  ".join(f"{n.split('/')[-1][:24]:>24}" for n in names))
     for area, sets in results.items():
         mean = "  ".join(f"{_mean(sets, k):.5f}" for k in METRICS)
-        cells = "  ".join(f"{sets[n]['iou']:.4f} / {sets[n]['mae']:.4f} z{sets[n]['changed']:.2f}"
+        cells = "  ".join(f"{sets[n]['iou']:.4f} / {sets[n]['mae']:.4f}"
+                          + (f" z{sets[n]['changed']:.2f}" if "changed" in sets[n] else "")
                           for n in names)
         print(f"{area:4.2f}  {mean}  {cells}", flush=True)
 
 
+def mirror_main(argv: list[str]) -> bool:
+    """The mirror's two forms (--mirror-at, --write-mirror); False when argv is neither."""
+    import argparse
+
+    from train.calibrate import split_items, write_preprocessing
+
+    # No --help of its own (the area form's doc has both) and no abbreviations (--write is its).
+    ap = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    ap.add_argument("weights", nargs="*", type=Path)
+    ap.add_argument("--run", type=Path)
+    ap.add_argument("--mirror-at", type=float, metavar="AREA")
+    ap.add_argument("--write-mirror", type=int, choices=(0, 1))
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    args, rest = ap.parse_known_args(argv)
+    if args.write_mirror is None and args.mirror_at is None:
+        return False
+    if rest or not args.weights:
+        ap.error(f"weights files and nothing else expected, got {rest or 'no files'}")
+    if args.write_mirror is not None:
+        write_preprocessing(args.weights, "zoom_mirror", bool(args.write_mirror))
+        return True
+    if args.run is None or args.mirror_at <= 0:
+        ap.error("--mirror-at needs --run and an area above 0")
+    items = split_items(args.run, args.limit)
+    for path in args.weights:
+        results = score_mirror(str(path), items, args.mirror_at, args.threads)
+        print(f"\n{path}: rows 0 and 1, the crop alone and averaged with its mirror (area "
+              f"{args.mirror_at})")
+        print_table({float(m): sets for m, sets in results.items()})
+        print(f"mirror by the rule: {int(pick_mirror(results))}")
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
+    import sys
+
     from train.calibrate import split_tool_args
 
+    if mirror_main(sys.argv[1:] if argv is None else argv):
+        return
     parsed = split_tool_args(argv, __doc__, "areas", float, AREAS, "AREA", "zoom", check=lambda a: (
         None if 0.0 in a.areas else "--areas must include 0: the rule compares with the zoom off"))
     if parsed is None:

@@ -44,6 +44,9 @@ class Preprocessing:
     zoom: predict a small object again on a crop around it when that crop covers at most this
         share of the photo (inference/zoom.py); measured for each set of weights on its
         selection split (train/zoom.py); 0 (off) for files written before this field existed.
+    zoom_mirror: the crop is predicted with its mirror image as well and the two averaged
+        (inference/zoom.py); chosen on a split of small objects (train/zoom.py); False for
+        files written before this field existed.
     """
 
     input_size: int = 320
@@ -59,6 +62,7 @@ class Preprocessing:
     sharpen: float = 1.0
     guide: int = 0
     zoom: float = 0.0
+    zoom_mirror: bool = False
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -76,6 +80,8 @@ class Preprocessing:
             known["guide"] = int(known["guide"])
         if "zoom" in known:
             known["zoom"] = float(known["zoom"])
+        if "zoom_mirror" in known:  # stored by train.zoom as JSON true/false; 0/1 read alike
+            known["zoom_mirror"] = bool(known["zoom_mirror"])
         return cls(**known)
 
     @classmethod

@@ -40,7 +40,7 @@ from bgremove.inference.preprocess import (
 from bgremove.inference.sharpen import sharpen
 from bgremove.inference.tiling import TileConfig, predict_masks
 from bgremove.inference.tta import DEFAULT_SCALES, PredictFn, transforms
-from bgremove.inference.zoom import crop, paste, zoom_box
+from bgremove.inference.zoom import crop, mirror_mean, paste, zoom_box
 
 
 @dataclass
@@ -149,7 +149,10 @@ class Remover:
         boxes = [zoom_box(a, max_area) for a in alphas]
         todo = [i for i, box in enumerate(boxes) if box is not None]
         if todo:
-            again = self._predict_masks([crop(images[i], boxes[i]) for i in todo])
+            crops = [crop(images[i], boxes[i]) for i in todo]
+            # --tta's transforms mirror every view already: the mirror would add calls, not views
+            mirror = self.preprocessing.zoom_mirror and not self.transforms
+            again = mirror_mean(self._predict_masks, crops) if mirror else self._predict_masks(crops)
             for i, crop_alpha in zip(todo, again, strict=True):
                 paste(alphas[i], crop_alpha, boxes[i])
         return alphas

@@ -12,9 +12,17 @@ whole photo. Crops shaped by the object alone (a wide cauldron, a tall snake) we
 far beyond anything in training and came back with holes: on the selection split, IoU on
 imagenet-1k fell 0.007 with them and did not move with aspect-kept crops (weights/MODEL_CARD.md,
 "Zoom"). Outside the crop the first pass stays: it is below 0.5 there by construction.
+
+Weights whose files say `zoom_mirror` predict the crop and its mirror image in one batch and
+average the two (mirror_mean): a second opinion where a small object's legs, wings and handles
+are decided by a few pixels. On 166 small objects from the training pools it gained 0.0074 IoU
+over the crop alone, and it costs small objects one more network call (weights/MODEL_CARD.md,
+"The small-object split").
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -100,3 +108,12 @@ def _ramp(n: int, width: int, start: bool, end: bool) -> np.ndarray:
     if end:
         weight = np.minimum(weight, (n - d - 0.5) / width)
     return weight
+
+
+def mirror_mean(predict: Callable[[list[np.ndarray]], list[np.ndarray]],
+                images: list[np.ndarray]) -> list[np.ndarray]:
+    """Each image's HW mask averaged with its mirror image's (mapped back), in one predict call."""
+    mirrored = [np.ascontiguousarray(img[:, ::-1]) for img in images]
+    masks = predict(images + mirrored)
+    n = len(images)
+    return [0.5 * (masks[k] + masks[n + k][:, ::-1]) for k in range(n)]

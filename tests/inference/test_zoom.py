@@ -10,7 +10,7 @@ import pytest
 from bgremove.inference.preprocess import Preprocessing
 from bgremove.inference.remover import Remover
 from bgremove.inference.testing import FakeBackend
-from bgremove.inference.zoom import FEATHER, MARGIN, MIN_MARGIN_PX, paste, zoom_box
+from bgremove.inference.zoom import FEATHER, MARGIN, MIN_MARGIN_PX, mirror_mean, paste, zoom_box
 from bgremove.modeltools.metrics import region_metrics
 
 
@@ -56,9 +56,37 @@ def test_preprocessing_reads_zoom_and_defaults_to_off() -> None:
     assert Preprocessing.from_json(Preprocessing(zoom=0.7).to_json()).zoom == 0.7
 
 
-def _remover(zoom_area: float) -> tuple[Remover, FakeBackend]:
+def test_preprocessing_reads_the_mirror_and_defaults_to_off() -> None:
+    assert Preprocessing().zoom_mirror is False
+    assert Preprocessing.from_dict({"zoom_mirror": 1}).zoom_mirror is True
+    assert Preprocessing.from_json(Preprocessing(zoom_mirror=True).to_json()).zoom_mirror is True
+
+
+def test_the_mirror_mean_undoes_the_flip_in_one_call() -> None:
+    calls: list[int] = []
+
+    def ramp(images: list[np.ndarray]) -> list[np.ndarray]:  # blind to the image: a left-right ramp
+        calls.append(len(images))
+        return [np.tile(np.linspace(0, 1, im.shape[1], dtype=np.float32), (im.shape[0], 1))
+                for im in images]
+
+    def red(images: list[np.ndarray]) -> list[np.ndarray]:  # follows the image: flip-equivariant
+        return [im[..., 0].astype(np.float32) / 255 for im in images]
+
+    images = [np.random.default_rng(k).integers(0, 256, (20, 30 + k, 3), np.uint8) for k in range(2)]
+    averaged = mirror_mean(ramp, images)
+    assert calls == [4]  # both crops and both mirrors in one batch
+    for im, mask in zip(images, averaged, strict=True):
+        assert mask.shape == im.shape[:2]
+        np.testing.assert_allclose(mask, 0.5, atol=1e-6)  # the ramp and its undone mirror cancel
+    for got, want in zip(mirror_mean(red, images), red(images), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-6)  # an equivariant model: nothing changes
+
+
+def _remover(zoom_area: float, mirror: bool = False) -> tuple[Remover, FakeBackend]:
     backend = FakeBackend(input_size=64)
-    backend.preprocessing = dataclasses.replace(backend.preprocessing, zoom=zoom_area)
+    backend.preprocessing = dataclasses.replace(backend.preprocessing, zoom=zoom_area,
+                                                zoom_mirror=mirror)
     # no tiled refinement: what is measured here is the zoom alone
     return Remover(backend=backend, tile_threshold=1000.0), backend
 
@@ -84,6 +112,38 @@ def test_a_small_object_gets_a_second_model_call_and_sharper_edges() -> None:
     outside = np.ones(truth.shape, bool)
     outside[box[0]:box[1], box[2]:box[3]] = False
     np.testing.assert_array_equal(second[outside], first[outside])  # the first pass stays there
+
+
+def test_the_mirror_sees_the_crop_flipped_and_keeps_the_first_pass_outside() -> None:
+    image, truth = _scene(480, 640, (230, 340), 24)
+    plain, _ = _remover(0.5)
+    mirrored, backend = _remover(0.5, mirror=True)
+    seen: list[tuple[int, ...]] = []
+    predict = backend.predict
+    backend.predict = lambda batch: (seen.append(batch.shape), predict(batch))[1]
+    a, b = plain.mask(image), mirrored.mask(image)
+    assert len(seen) == 2 and seen[1][0] == 2  # the first pass, then the crop with its mirror
+    assert region_metrics(b, truth)["iou"] > 0.9
+    box = zoom_box(a, 0.5)
+    outside = np.ones(truth.shape, bool)
+    outside[box[0]:box[1], box[2]:box[3]] = False
+    np.testing.assert_array_equal(b[outside], a[outside])
+
+
+def test_tta_mirrors_the_crop_already_so_the_mirror_adds_no_calls() -> None:
+    image, _ = _scene(480, 640, (230, 340), 24)
+    backend = FakeBackend(input_size=64)
+    backend.preprocessing = dataclasses.replace(backend.preprocessing, zoom=0.5, zoom_mirror=True)
+    seen: list[int] = []
+    predict = backend.predict
+    backend.predict = lambda batch: (seen.append(len(batch)), predict(batch))[1]
+    with_mirror = Remover(backend=backend, tile_threshold=1000.0, tta=True)
+    a = with_mirror.mask(image)
+    views = sum(seen)
+    assert views == 8  # per pass (photo, then crop): two scales, each with its mirror
+    backend.preprocessing = dataclasses.replace(backend.preprocessing, zoom_mirror=False)
+    np.testing.assert_array_equal(with_mirror.mask(image), a)
+    assert sum(seen) == 2 * views
 
 
 def test_a_photo_filled_by_its_object_costs_one_call() -> None:

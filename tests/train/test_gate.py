@@ -70,7 +70,7 @@ def test_a_whole_gate_writes_its_files_and_figures(tmp_path: Path, capsys) -> No
     baseline, _ = make_tiny_onnx(tmp_path)
     candidate = make_tiny_checkpoint(tmp_path / "candidate.pth", seed=1)
     out = tmp_path / "gate"
-    figures = gate([candidate], run, baseline, out, select / "images", data)
+    figures = gate([candidate], run, baseline, out, select / "images", data, small_run=run)
     fig = figures[str(candidate)]
     assert set(fig.val) == set(fig.int8) == {"viton-cloth", "ccp", "davis"}
     assert 0.0 <= fig.split <= 1.0 and fig.threshold in (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
@@ -78,11 +78,28 @@ def test_a_whole_gate_writes_its_files_and_figures(tmp_path: Path, capsys) -> No
     from bgremove.inference.remover import Remover
 
     for name in ("candidate-t.pth", "candidate-t.onnx", "candidate-t.int8.onnx"):
-        assert Remover(out / name, device="cpu").preprocessing.zoom == fig.zoom, name
+        pre = Remover(out / name, device="cpu").preprocessing
+        assert (pre.zoom, pre.zoom_mirror) == (fig.zoom, fig.mirror), name
     for name in ("candidate.onnx", "candidate-t.pth", "candidate-t.onnx", "candidate-t.int8.onnx"):
         assert (out / name).is_file(), name
     assert set(json.loads((out / "gate.json").read_text())) == {"baseline", str(candidate)}
     assert "-> " in capsys.readouterr().out  # the verdict is printed
+
+
+def test_the_mirror_is_measured_on_the_small_split_only_where_the_zoom_is_on(tmp_path: Path) -> None:
+    from bgremove.inference.remover import Remover
+    from train.gate import _mirror
+
+    select = tmp_path / "select"
+    _pairs(select, 3)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "selection.json").write_text(json.dumps({str(select): ["p0", "p1", "p2"]}))
+    _, onnx_path = make_tiny_onnx(tmp_path)
+    assert _mirror([onnx_path], onnx_path, 0.0, run) is False  # no zoom: nothing to mirror
+    assert _mirror([onnx_path], onnx_path, 1.0, None) is False  # no small split: off
+    mirror = _mirror([onnx_path], onnx_path, 1.0, run)
+    assert Remover(onnx_path, device="cpu").preprocessing.zoom_mirror is mirror
 
 
 def test_candidates_sharing_a_file_name_get_their_folder_in_front() -> None:

@@ -55,3 +55,27 @@ def test_todo_skips_labelled_photos_and_puts_the_selection_first(tmp_path: Path)
     ordered = todo(pools, tmp_path, seed=0, first=selection_stems(sel))
     assert ordered[0] == ("a", Path("a4.jpg"))
     assert ordered[1:] == [job for job in plain if job[1].stem != "a4"]  # the rest keep their order
+
+
+def test_only_labels_the_photos_a_selection_holds_with_the_teachers_zoom(tmp_path: Path,
+                                                                         monkeypatch) -> None:
+    import train.label_teacher as lt
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    for name in ("p0", "p1", "p2"):
+        (pool / f"{name}.jpg").write_bytes(b"")
+    sel = tmp_path / "selection.json"
+    sel.write_text('{"cache/labels/u2net-int8/pool": ["p2"]}')
+    seen: list[tuple[str, float]] = []
+
+    def fake_label_one(path, pool_out, teachers, size, flip, zoom=0.0):
+        seen.append((path.name, zoom))
+        return path.stem, 0.5, 1.0
+
+    monkeypatch.setattr(lt, "label_one", fake_label_one)
+    out = tmp_path / "labels"
+    assert lt.main([str(pool), "--out", str(out), "--teacher", "u2net=/x.onnx", "--workers", "1",
+                    "--only", str(sel), "--zoom", "0.7"]) == 0
+    assert seen == [("p2.jpg", 0.7)]
+    assert (out / "pool" / "labels.tsv").read_text() == "p2\t0.5000\t1.0000\n"

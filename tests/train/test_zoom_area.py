@@ -45,3 +45,27 @@ def test_areas_are_scored_and_the_chosen_one_is_stored(tmp_path) -> None:
         r = Remover(str(path), device="cpu")
         assert r.preprocessing.zoom == 0.7
         assert r.preprocessing.input_size == 64  # the rest of the stored preprocessing is kept
+
+
+def test_the_mirrors_rule_keeps_it_only_when_nothing_gets_worse() -> None:
+    from train.zoom import pick_mirror
+
+    assert pick_mirror({False: _row(0.80, 0.05, 0.70), True: _row(0.81, 0.049, 0.71)})
+    assert pick_mirror({False: _row(0.80, 0.05, 0.70), True: _row(0.80, 0.05, 0.70)})
+    assert not pick_mirror({False: _row(0.80, 0.05, 0.70), True: _row(0.81, 0.051, 0.71)})
+    assert not pick_mirror({False: _row(0.80, 0.05, 0.70), True: _row(0.79, 0.04, 0.71)})
+
+
+def test_the_mirror_is_scored_and_stored(tmp_path) -> None:
+    from train.zoom import score_mirror
+
+    pth, onnx_path = make_tiny_onnx(tmp_path)
+    results = score_mirror(str(onnx_path), {"a-select": _pairs(tmp_path / "a")}, 1.0)
+    assert set(results) == {False, True}
+    assert set(results[True]["a-select"]) >= {"iou", "mae", "boundary_f"}
+    zoom_main(["--write-mirror", "1", str(pth), str(onnx_path)])
+    for path in (pth, onnx_path):
+        pre = Remover(str(path), device="cpu").preprocessing
+        assert pre.zoom_mirror is True and pre.input_size == 64
+    zoom_main(["--write-mirror", "0", str(onnx_path)])
+    assert Remover(str(onnx_path), device="cpu").preprocessing.zoom_mirror is False
