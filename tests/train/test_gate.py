@@ -56,17 +56,23 @@ def test_the_factor_is_the_smallest_within_the_tolerance_of_the_best_mae() -> No
     assert pick_factor(results, tolerance=0.0) == 2.5
 
 
+def _split_run(tmp_path: Path) -> tuple[Path, Path]:
+    """(a folder of 3 labelled photos, a run folder whose selection.json holds them)."""
+    select = tmp_path / "select"
+    _pairs(select, 3)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "selection.json").write_text(json.dumps({str(select): ["p0", "p1", "p2"]}))
+    return select, run
+
+
 def test_a_whole_gate_writes_its_files_and_figures(tmp_path: Path, capsys) -> None:
     from train.gate import gate
 
     data = tmp_path / "data"
     for name in ("viton-cloth", "ccp", "davis"):
         _pairs(data / "val" / name, 2)
-    select = tmp_path / "select"
-    _pairs(select, 3)
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "selection.json").write_text(json.dumps({str(select): ["p0", "p1", "p2"]}))
+    select, run = _split_run(tmp_path)
     baseline, _ = make_tiny_onnx(tmp_path)
     candidate = make_tiny_checkpoint(tmp_path / "candidate.pth", seed=1)
     out = tmp_path / "gate"
@@ -90,11 +96,7 @@ def test_the_mirror_is_measured_on_the_small_split_only_where_the_zoom_is_on(tmp
     from bgremove.inference.remover import Remover
     from train.gate import _mirror
 
-    select = tmp_path / "select"
-    _pairs(select, 3)
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "selection.json").write_text(json.dumps({str(select): ["p0", "p1", "p2"]}))
+    _, run = _split_run(tmp_path)
     _, onnx_path = make_tiny_onnx(tmp_path)
     assert _mirror([onnx_path], onnx_path, 0.0, run) is False  # no zoom: nothing to mirror
     assert _mirror([onnx_path], onnx_path, 1.0, None) is False  # no small split: off
