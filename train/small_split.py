@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from bgremove.inference.zoom import zoom_box
@@ -45,16 +43,11 @@ def seeded_order(stems: list[str], seed: int) -> list[str]:
     return sorted(stems, key=lambda s: hashlib.sha1(f"{seed}:{s}".encode()).hexdigest())
 
 
-def read_label(path: Path) -> np.ndarray:
-    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if mask is None:
-        raise ValueError(f"{path}: not a readable mask")
-    return mask.astype(np.float32) * (1.0 / 255.0)
-
-
 def pick(folder: Path, count: int, exclude: set[str], max_area: float, min_coverage: float,
          seed: int) -> tuple[list[str], int]:
     """(up to `count` small-object stems of `folder`, how many labelled photos were looked at)."""
+    from bgremove.modeltools.evaluate import read_mask
+
     masks = {p.stem: p for p in (folder / "masks").glob("*.png")}
     chosen: list[str] = []
     seen = 0
@@ -62,13 +55,14 @@ def pick(folder: Path, count: int, exclude: set[str], max_area: float, min_cover
         if len(chosen) == count:
             break
         seen += 1
-        if is_small(read_label(masks[stem]), max_area, min_coverage):
+        if is_small(read_mask(masks[stem]), max_area, min_coverage):
             chosen.append(stem)
     return sorted(chosen), seen
 
 
 def main(argv: list[str] | None = None) -> int:
     from train.data import resolve_dir
+    from train.label_teacher import selection_stems
     from train.sets import write_selection
     from train.train import DEFAULTS
 
@@ -87,8 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-root", default=DEFAULTS["data_root"][0])
     args = ap.parse_args(argv)
     # By pool name: a split names its photos' label folder, which another teacher's labels rename.
-    held = {Path(k).name: set(v) for k, v in json.loads(args.exclude.read_text()).items()
-            } if args.exclude else {}
+    held = selection_stems(args.exclude) if args.exclude else {}
     chosen: dict[str, list[str]] = {}
     for name in args.folders:
         folder = resolve_dir(name, args.data_root)

@@ -22,9 +22,9 @@ over the crop alone, and it costs small objects one more network call (weights/M
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
+
+from bgremove.inference.tta import PredictFn, transforms, tta_predict
 
 # Margin around the object's box on each side, as a share of the box's side: room for the
 # edges the first pass cut off. 0.15 and 0.25 were measured on the selection split (0.15 kept
@@ -110,10 +110,9 @@ def _ramp(n: int, width: int, start: bool, end: bool) -> np.ndarray:
     return weight
 
 
-def mirror_mean(predict: Callable[[list[np.ndarray]], list[np.ndarray]],
-                images: list[np.ndarray]) -> list[np.ndarray]:
+MIRROR = transforms((1.0,), flip=True)  # the crop as it is and mirrored: --tta's flip alone
+
+
+def mirror_mean(predict: PredictFn, images: list[np.ndarray]) -> list[np.ndarray]:
     """Each image's HW mask averaged with its mirror image's (mapped back), in one predict call."""
-    mirrored = [np.ascontiguousarray(img[:, ::-1]) for img in images]
-    masks = predict(images + mirrored)
-    n = len(images)
-    return [0.5 * (masks[k] + masks[n + k][:, ::-1]) for k in range(n)]
+    return tta_predict(predict, images, MIRROR)
