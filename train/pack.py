@@ -2,7 +2,7 @@
 
     python -m train.pack --config train/configs/gpu_long.py --selection runs/split/selection.json \\
         --leave-out train/selections/small.json train/selections/small-fresh.json \\
-        --cap train/viton-cloth:2500 --cap train/viton-person:700 --out cache/pack --parts 3
+        --cap train/viton-cloth:2500 --cap train/viton-person:700 --out cache/pack --parts 4
 
 The device machine takes at most 64 MiB of working tree per call and keeps what earlier calls
 brought while it stays warm, so the pack is written once here and cut into parts that arrive in
@@ -31,7 +31,7 @@ from train.prepare_cache import fit_long_side
 from train.train import DEFAULTS
 
 LONG_SIDE = 384  # the training cache's long side: input 320 x the largest zoom 1.25, rounded up
-JPEG_QUALITY = 90  # 384 px photos at q90: about half q95's bytes, no visible blocking
+JPEG_QUALITY = 90  # below prepare_cache's 95: the pack is sized by what a call may carry
 
 
 def config_folders(cfg: dict) -> list[str]:

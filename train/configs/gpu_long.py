@@ -7,7 +7,7 @@
 # train/ccp whole, seeded shares of viton-cloth and viton-person; the split's photos travel
 # and are held out there as here; the small-object splits' photos stay home.
 #   python -m train.train --config train/configs/gpu_long.py --data-root /tmp/pack \
-#       --selection-from /tmp/pack/selection.json --device cuda
+#       --selection-from /tmp/pack/selection.json --init /tmp/gpu-init.pth --device cuda
 # Candidates, fixed before it runs: its best checkpoint (selection on the split, threshold 0.5,
 # EMA), through `python -m train.gate --run runs/split ... --small-run runs/split-small`.
 from train.config import parent_config
@@ -22,7 +22,7 @@ batch_size = 32  # BatchNorm statistics and a GPU's width; the data workers set 
 lr = 2e-4  # 30a's 7.8e-5 at batch 8, scaled by ~sqrt(4) for batch 32 and a longer run
 warmup_steps = 200
 ema_decay = 0.999  # horizon ~1,000 steps: about a tenth of the run, as 0.998 was of 30a's
-steps_per_epoch = 500  # a selection read every ~16,000 samples
-epochs = 10  # sized to the device's 10-minute call by the throughput of its first call
+steps_per_epoch = 1400  # two split reads in the run: each one costs ~10 s of device time
+epochs = 2  # 0.09 s a step, measured in the first call: 2,800 steps fit one 10-minute call
 workers = 14  # 16 cores: two left to the training process and the copy of checkpoints
 export_onnx = False  # exported at home with the same exporter as every shipped file
