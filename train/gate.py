@@ -11,7 +11,8 @@ For each candidate (a .pth), in this order, as the card's stages did by hand:
    measured on the fp32 file), written into all three files; then its guided-filter radius
    (train.guide's rule) and, where the filter is on, its sharpening measured again with it;
    then its zoom area (train.zoom's rule: the second look at small objects), measured last, on
-   the whole pipeline as those steps left it, and, where the zoom is on, whether the crop is
+   the whole pipeline as those steps left it, on --small-run's split where given (the run's
+   split then only guards it: no mean IoU lost), and, where the zoom is on, whether the crop is
    averaged with its mirror (train.zoom's mirror rule), on --small-run's split of small objects
    (off without one: the run's own split holds too few to decide it);
 4. its split score (train.score), beside the baseline's (the shipped weights) in the same run;
@@ -117,7 +118,8 @@ def prepare(checkpoint: Path, name: str, run: Path, out: Path, calibration: Path
     quantize_int8(fp32, int8, calibration)
     files = [moved, fp32, int8]
     _unfiltered(files)
-    factor, radius, area = _calibrate(files, fp32, items)
+    factor, radius = _calibrate(files, fp32, items)
+    area = _area(files, fp32, items, small_run)
     return moved, t, factor, radius, area, _mirror(files, fp32, area, small_run)
 
 
@@ -131,11 +133,10 @@ def _unfiltered(paths: list[Path]) -> None:
     write_preprocessing(paths, "zoom_mirror", False)
 
 
-def _calibrate(files: list[Path], fp32: Path, items: dict) -> tuple[float, int, float]:
-    """Step 3, each measured on the fp32 file and written into all three: (factor, radius, area)."""
+def _calibrate(files: list[Path], fp32: Path, items: dict) -> tuple[float, int]:
+    """Step 3's sharpening and filter, measured on the fp32 file, written into all three."""
     from train.calibrate import FACTORS, pick_factor, score_factors, write_factor, write_preprocessing
     from train.guide import RADII, pick_radius, score_radii
-    from train.zoom import AREAS, pick_area, score_areas
 
     factor = pick_factor(score_factors(str(fp32), items, FACTORS))
     write_factor(files, factor)
@@ -144,9 +145,24 @@ def _calibrate(files: list[Path], fp32: Path, items: dict) -> tuple[float, int, 
     if radius:  # the filter softens edges a little: sharpening is measured again with it on
         factor = pick_factor(score_factors(str(fp32), items, FACTORS))
         write_factor(files, factor)
-    area = pick_area(score_areas(str(fp32), items, AREAS))
+    return factor, radius
+
+
+def _area(files: list[Path], fp32: Path, items: dict, small_run: Path | None) -> float:
+    """Step 3's zoom area, on the pipeline as the steps before left it: train.zoom's rule on the
+    small-object split guarded by the run's split where there is one, else on the run's split."""
+    from train.calibrate import split_items, write_preprocessing
+    from train.zoom import AREAS, pick_area, pick_area_on_small, score_areas
+
+    if small_run is None:
+        area = pick_area(score_areas(str(fp32), items, AREAS))
+    else:
+        small = score_areas(str(fp32), split_items(small_run), AREAS)
+        first = pick_area(small)
+        guard = score_areas(str(fp32), items, (0.0, first)) if first else {}
+        area = pick_area_on_small(small, guard)
     write_preprocessing(files, "zoom", area)
-    return factor, radius, area
+    return area
 
 
 def _mirror(files: list[Path], fp32: Path, area: float, small_run: Path | None) -> bool:
@@ -208,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibration", type=Path, default=Path("../shared/data/train/ccp/images"))
     ap.add_argument("--data-root", type=Path, default=Path("../shared/data"))
     ap.add_argument("--small-run", type=Path, help="a run folder whose selection.json is a split of "
-                    "small objects (train/small_split.py): decides the zoom's mirror")
+                    "small objects (train/small_split.py): decides the zoom's area and mirror")
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the split scores")
     args = ap.parse_args(argv)
     import torch

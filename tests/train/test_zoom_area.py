@@ -9,8 +9,8 @@ pytest.importorskip("onnx")
 from bgremove.inference.remover import Remover  # noqa: E402
 from tests.tiny_model import make_tiny_onnx  # noqa: E402
 from tests.train.test_calibrate import _pairs  # noqa: E402
-from train.zoom import main as zoom_main  # noqa: E402
-from train.zoom import pick_area, score_areas  # noqa: E402
+from train.zoom import main as zoom_main
+from train.zoom import pick_area, pick_area_on_small, score_areas  # noqa: E402  # noqa: E402
 
 
 def _row(iou: float, mae: float, bf: float) -> dict[str, dict]:
@@ -31,6 +31,19 @@ def test_the_rule_keeps_the_zoom_off_when_anything_gets_worse() -> None:
     assert pick_area({0.0: _row(0.80, 0.05, 0.70), 0.5: _row(0.81, 0.049, 0.69)}) == 0.0
     assert pick_area({0.0: _row(0.80, 0.05, 0.70), 0.5: _row(0.79, 0.04, 0.71)}) == 0.0
     assert pick_area({0.0: _row(0.80, 0.05, 0.70), 0.5: _row(0.80, 0.05, 0.70)}) == 0.5
+
+
+def test_with_a_small_split_the_area_is_picked_there_and_guarded_by_the_runs_iou() -> None:
+    small = {0.0: _row(0.70, 0.040, 0.60), 0.3: _row(0.71, 0.039, 0.61),
+             0.7: _row(0.72, 0.038, 0.62)}
+    guard = {0.0: _row(0.8373, 0.0551, 0.782), 0.7: _row(0.8376, 0.0555, 0.784)}
+    assert pick_area_on_small(small, guard) == 0.7  # the run's MAE rose: only its IoU guards
+    assert pick_area(guard) == 0.0  # where the run's split alone refused it
+    guard[0.7] = _row(0.8370, 0.0540, 0.790)
+    assert pick_area_on_small(small, guard) == 0.0  # IoU lost on the run's split
+    small[0.7] = _row(0.72, 0.041, 0.62)  # MAE worse on the small split: its own rule says
+    small[0.3] = _row(0.70, 0.040, 0.60)
+    assert pick_area_on_small(small, {}) == 0.0
 
 
 def test_areas_are_scored_and_the_chosen_one_is_stored(tmp_path) -> None:
