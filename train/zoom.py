@@ -90,10 +90,10 @@ def pick_area(results: dict[float, dict[str, dict]]) -> float:
 def pick_area_on_small(small: dict[float, dict[str, dict]],
                        guard: dict[float, dict[str, dict]]) -> float:
     """The area's rule where a small-object split exists (train.gate --small-run, since
-    2026-12-04 15:00): `pick_area` on that split, then kept only if the run's own split (`guard`,
+    2026-12-04 14:43): `pick_area` on that split, then kept only if the run's own split (`guard`,
     scored at 0 and that area) loses no mean IoU with it. The run's split holds ~23 zoomed photos
-    of 360: its MAE and boundary F moved by 0.0004 either way with the zoom and refused it for
-    stage 33's soup while IoU and boundary F rose; its IoU still guards large objects."""
+    of 360: its MAE rose 0.0004 with the zoom and refused it for stage 33's soup while IoU and
+    boundary F rose; its IoU still guards the photos the zoom should leave alone."""
     area = pick_area(small)
     if area and _mean(guard[area], "iou") < _mean(guard[0.0], "iou"):
         return 0.0
