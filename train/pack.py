@@ -18,9 +18,9 @@ Held-out selection photos always travel (the run scores its split there as it wo
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
+import shutil
 from pathlib import Path
 
 import cv2
@@ -45,15 +45,6 @@ def config_folders(cfg: dict) -> list[str]:
     return names
 
 
-def stems_by_pool(paths: list[str]) -> dict[str, set[str]]:
-    """Selection files -> {folder's last name: stems}; a pool keeps its name across teachers."""
-    out: dict[str, set[str]] = {}
-    for path in paths:
-        for folder, stems in json.loads(Path(path).read_text()).items():
-            out.setdefault(Path(folder).name, set()).update(stems)
-    return out
-
-
 def choose(items: list, keep: set[str], drop: set[str], cap: int, seed: int) -> list:
     """The held-out items, then a seeded `cap` of the rest (all when cap is 0), none in `drop`."""
     held = [it for it in items if it[0].stem in keep]
@@ -63,28 +54,31 @@ def choose(items: list, keep: set[str], drop: set[str], cap: int, seed: int) -> 
     return held + sorted(rest, key=lambda it: it[0].stem)
 
 
-def write_pair(image: Path, mask: Path | None, dst: Path, long_side: int) -> int:
-    """One photo (and mask) resized into dst/images, dst/masks; returns the bytes written."""
-    img = cv2.imread(str(image), cv2.IMREAD_COLOR)
+def write_small(src: Path, dst: Path, flag: int, params: list[int], long_side: int) -> int:
+    """src resized to `long_side` (if larger) and written to dst; returns its bytes (0: unreadable)."""
+    img = cv2.imread(str(src), flag)
     if img is None:
         return 0
-    out = dst / "images" / f"{image.stem}.jpg"
     small = fit_long_side(img, long_side)
-    cv2.imwrite(str(out), img if small is None else small, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    written = out.stat().st_size
-    if mask is not None:
-        m = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE)
-        m_small = fit_long_side(m, long_side)
-        mout = dst / "masks" / f"{image.stem}.png"
-        cv2.imwrite(str(mout), m if m_small is None else m_small, [cv2.IMWRITE_PNG_COMPRESSION, 9])
-        written += mout.stat().st_size
+    cv2.imwrite(str(dst), img if small is None else small, params)
+    return dst.stat().st_size
+
+
+def write_pair(image: Path, mask: Path | None, dst: Path, long_side: int) -> int:
+    """One photo (and mask) resized into dst/images, dst/masks; returns the bytes written."""
+    written = write_small(image, dst / "images" / f"{image.stem}.jpg", cv2.IMREAD_COLOR,
+                          [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY], long_side)
+    if written and mask is not None:
+        written += write_small(mask, dst / "masks" / f"{image.stem}.png", cv2.IMREAD_GRAYSCALE,
+                               [cv2.IMWRITE_PNG_COMPRESSION, 9], long_side)
     return written
 
 
-def pack(cfg: dict, selection: dict[str, list[str]], leave_out: dict[str, set[str]],
+def pack(cfg: dict, held: dict[str, set[str]], leave_out: dict[str, set[str]],
          caps: dict[str, int], out: Path, long_side: int = LONG_SIDE) -> dict[str, tuple[int, int]]:
-    """Copy every folder of `cfg` under `out`; -> {folder: (photos, bytes)}."""
-    held = {Path(k).name: set(v) for k, v in selection.items()}
+    """Copy every folder of `cfg` under `out`, keeping `held`'s photos and dropping
+    `leave_out`'s (both by pool name, as label_teacher.selection_stems reads a split);
+    -> {folder: (photos, bytes)}."""
     report = {}
     for name in config_folders(cfg):
         src = resolve_dir(name, cfg["data_root"])
@@ -96,7 +90,6 @@ def pack(cfg: dict, selection: dict[str, list[str]], leave_out: dict[str, set[st
         (dst / "masks").mkdir(exist_ok=True)
         report[name] = (len(items), sum(write_pair(i, m, dst, long_side) for i, m in items))
         print(f"{name}: {report[name][0]} photos, {report[name][1] / 2**20:.1f} MiB", flush=True)
-    (out / "selection.json").write_text(json.dumps(selection, indent=1))
     return report
 
 
@@ -131,6 +124,8 @@ def split_parts(root: Path, parts: int) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from train.label_teacher import selection_stems
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", required=True)
     ap.add_argument("--selection", required=True, help="the run's selection file (travels too)")
@@ -141,9 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long-side", type=int, default=LONG_SIDE)
     args = ap.parse_args(argv)
     cfg = {k: v for k, (v, _) in DEFAULTS.items()} | load_config_file(args.config, DEFAULTS)
-    selection = json.loads(Path(args.selection).read_text())
+    leave_out: dict[str, set[str]] = {}
+    for path in args.leave_out:
+        for pool, stems in selection_stems(Path(path)).items():
+            leave_out.setdefault(pool, set()).update(stems)
     caps = {name: int(n) for name, n in (c.rsplit(":", 1) for c in args.cap)}
-    pack(cfg, selection, stems_by_pool(args.leave_out), caps, args.out, args.long_side)
+    pack(cfg, selection_stems(Path(args.selection)), leave_out, caps, args.out, args.long_side)
+    shutil.copyfile(args.selection, args.out / "selection.json")  # the run's split travels too
     if args.parts > 1:
         split_parts(args.out, args.parts)
     return 0

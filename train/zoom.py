@@ -80,11 +80,13 @@ def pick_area(results: dict[float, dict[str, dict]]) -> float:
     off = results[0.0]
     best = max(_mean(sets, "iou") for sets in results.values())
     area = max(a for a, sets in results.items() if _mean(sets, "iou") >= best)
-    sets = results[area]
-    if (_mean(sets, "iou") < _mean(off, "iou") or _mean(sets, "mae") > _mean(off, "mae")
-            or _mean(sets, "boundary_f") < _mean(off, "boundary_f")):
-        return 0.0
-    return area
+    return area if _no_worse(results[area], off) else 0.0
+
+
+def _no_worse(sets: dict[str, dict], base: dict[str, dict]) -> bool:
+    """Mean IoU, MAE and boundary F all at least as good as `base`'s: both rules' clause."""
+    return (_mean(sets, "iou") >= _mean(base, "iou") and _mean(sets, "mae") <= _mean(base, "mae")
+            and _mean(sets, "boundary_f") >= _mean(base, "boundary_f"))
 
 
 def pick_area_on_small(small: dict[float, dict[str, dict]],
@@ -112,9 +114,7 @@ def score_mirror(weights: str, items: dict[str, list[tuple[Path, Path]]], area: 
 
 def pick_mirror(results: dict[bool, dict[str, dict]]) -> bool:
     """The mirror's rule in the module's docstring."""
-    off, on = results[False], results[True]
-    return (_mean(on, "iou") >= _mean(off, "iou") and _mean(on, "mae") <= _mean(off, "mae")
-            and _mean(on, "boundary_f") >= _mean(off, "boundary_f"))
+    return _no_worse(results[True], results[False])
 
 
 def print_table(results: dict[float, dict[str, dict]]) -> None:

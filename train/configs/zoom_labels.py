@@ -7,8 +7,9 @@
 #       --out cache/labels/u2net-int8-zoom --teacher u2net-int8=cache/teachers/u2net-int8.onnx \
 #       --zoom 0.7 --workers 2
 # The small-object splits judge the zoom (train.gate --small-run): their photos stay out of
-# training, in a folder of links to the rest (cache/labels/u2net-int8-zoom-train, made by
-# `python -m train.pack`'s leave-out rule by hand: every labelled pair not in small.json).
+# training: cache/labels/u2net-int8-zoom-train/<pool>/{images,masks} holds links to every labelled
+# pair of cache/labels/u2net-int8-zoom/<pool> whose stem small.json does not list for that pool
+# (made by a one-off loop, not committed: imagenet-1k 869 pairs, backgrounds 165).
 #   python -m train.train --config train/configs/zoom_labels.py --threads 2 --workers 1
 # Candidates, fixed before it runs: its best checkpoint (the split's mean IoU at threshold 0.5),
 # through `python -m train.gate --run runs/split ... --small-run runs/split-small`.
