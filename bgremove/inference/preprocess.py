@@ -47,6 +47,9 @@ class Preprocessing:
     zoom_mirror: the crop is predicted with its mirror image as well and the two averaged
         (inference/zoom.py); chosen on a split of small objects (train/zoom.py); False for
         files written before this field existed.
+    mirror_unsure: the first pass is predicted again on the photo's mirror image, and the two
+        averaged, when at least this share of its mask is unsure (inference/mirror.py); chosen on
+        the selection split (train/mirror.py); 0 (never) for files written before this field.
     """
 
     input_size: int = 320
@@ -63,6 +66,7 @@ class Preprocessing:
     guide: int = 0
     zoom: float = 0.0
     zoom_mirror: bool = False
+    mirror_unsure: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -78,8 +82,9 @@ class Preprocessing:
             known["sharpen"] = float(known["sharpen"])
         if "guide" in known:
             known["guide"] = int(known["guide"])
-        if "zoom" in known:
-            known["zoom"] = float(known["zoom"])
+        for key in ("zoom", "mirror_unsure"):
+            if key in known:
+                known[key] = float(known[key])
         if "zoom_mirror" in known:  # stored by train.zoom as JSON true/false; 0/1 read alike
             known["zoom_mirror"] = bool(known["zoom_mirror"])
         return cls(**known)

@@ -27,6 +27,7 @@ from bgremove.imaging.read import DEFAULT_MAX_PIXELS, ImageSource, LoadedImage, 
 from bgremove.inference.backends.base import Backend
 from bgremove.inference.cleanup import Cleanup
 from bgremove.inference.guided import guided_filter
+from bgremove.inference.mirror import mirror_unsure
 from bgremove.inference.preprocess import (
     Preprocessing,
     normalise,
@@ -63,6 +64,8 @@ class Remover:
     cleanup: a bgremove.inference.cleanup.Cleanup applied to every mask (None = the mask as predicted).
     zoom: the largest share of a photo a small object's crop may cover to be predicted again
     (bgremove.inference.zoom); None = the weights file's own setting, 0 = never.
+    mirror_unsure: the share of unsure pixels from which a photo's first pass is averaged with
+    its mirror image's (bgremove.inference.mirror); None = the weights file's own setting, 0 = never.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class Remover:
         tiles: TileConfig | None = None,
         cleanup: Cleanup | None = None,
         zoom: float | None = None,
+        mirror_unsure: float | None = None,
     ) -> None:
         # Only what the caller set overrides TileConfig's measured defaults (kept in one place).
         given = {"threshold": tile_threshold} if tile_threshold is not None else {}
@@ -97,6 +101,7 @@ class Remover:
         self.max_pixels = max_pixels
         self.cleanup = cleanup
         self.zoom = zoom
+        self.mirror_unsure = mirror_unsure
         # A square model is resized to input_size x input_size whatever we feed it: scaling is moot.
         scales = (1.0,) if self.preprocessing.square else tuple(tta_scales)
         self.transforms = transforms(scales, flip=True) if tta else []
@@ -130,13 +135,25 @@ class Remover:
         loaded = [self.load(im) for im in images]
         pre = self.preprocessing
         rgbs = [im.rgb for im in loaded]
-        alphas = self._zoomed(rgbs, self._predict_masks(rgbs))
+        alphas = self._zoomed(rgbs, self._mirrored(rgbs, self.first_pass(rgbs)))
         if self.cleanup is not None:  # its thresholds were tuned on the network's probabilities
             alphas = [self.cleanup(a) for a in alphas]
         alphas = [sharpen(a, pre.sharpen, out=a) for a in alphas]  # each is this call's own
         for im, alpha in zip(loaded, alphas, strict=True):
             if im.alpha is not None:
                 alpha *= im.alpha.astype(np.float32) * (1.0 / 255.0)
+        return alphas
+
+    def first_pass(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """The network's own HW probabilities for HWC uint8 images (tiled where large, --tta's
+        views merged): before the mirror, the zoom, clean-up and sharpening."""
+        return self._predict_masks(images)
+
+    def _mirrored(self, images: list[np.ndarray], alphas: list[np.ndarray]) -> list[np.ndarray]:
+        """Unsure first passes averaged with their mirror image's (inference/mirror.py)."""
+        share = self.preprocessing.mirror_unsure if self.mirror_unsure is None else self.mirror_unsure
+        if not self.transforms:  # --tta's transforms mirror every photo already
+            mirror_unsure(self._predict_masks, images, alphas, share)
         return alphas
 
     def _predict_masks(self, images: list[np.ndarray]) -> list[np.ndarray]:
