@@ -103,6 +103,8 @@ def run(
                                "the object, drop faint regions apart from it."),
     zoom: bool = typer.Option(True, "--zoom/--no-zoom", help="Predict a small object again on a "
                               "crop around it (one more model call for those photos)."),
+    mirror: bool = typer.Option(False, "--mirror", help="Average a busy scene's mask with its "
+                                "mirror image's (one more model call for those photos)."),
     device: Device = typer.Option("auto", help="Where the model runs."),
     workers: int | None = typer.Option(None, min=1, metavar="N",
                                        help="Worker processes (default: CPU cores)."),
@@ -160,9 +162,10 @@ def run(
         )
         options = RunOptions(
             in_dir, out_dir, output=output, weights=str(weights) if weights else None,
-            preset=preset, tta=tta, clean=clean, zoom=zoom, device=device.value, workers=workers,
-            threads=threads, batch_size=batch_size, max_pixels=max_pixels, force=force, fail_fast=fail_fast,
-            report=report, progress=progress.value, log_interval=log_interval,
+            preset=preset, tta=tta, clean=clean, zoom=zoom, mirror=mirror, device=device.value,
+            workers=workers, threads=threads, batch_size=batch_size, max_pixels=max_pixels,
+            force=force, fail_fast=fail_fast, report=report, progress=progress.value,
+            log_interval=log_interval,
             backend=backend.value, address=address, stale=stale.value, include=include or (),
             exclude=exclude or (), mask_cache=mask_cache,
         )
@@ -258,6 +261,8 @@ def evaluate(
     clean: bool = typer.Option(False, "--clean", help="Mask clean-up (bgremove.inference.cleanup)."),
     zoom: bool = typer.Option(True, "--zoom/--no-zoom", help="Second look at small objects "
                               "(bgremove.inference.zoom)."),
+    mirror: bool = typer.Option(False, "--mirror", help="Mirror's second opinion on busy scenes "
+                                "(bgremove.inference.mirror)."),
     limit: int | None = typer.Option(None, min=1, metavar="N",
                                      help="Evaluate at most N images per folder."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -277,7 +282,8 @@ def evaluate(
         from bgremove.inference.cleanup import Cleanup
 
         remover = Remover(weights, device=device.value, threads=threads, tta=tta, preset=preset,
-                          cleanup=Cleanup() if clean else None, zoom=None if zoom else 0.0)
+                          cleanup=Cleanup() if clean else None, zoom=None if zoom else 0.0,
+                          mirror_busy=None if mirror else 0.0)  # None: the weights' level
         results = evaluate_dirs(remover.mask, dirs, limit=limit, progress=not as_json,
                                 by_clip=by_clip)
     except BgRemoveError as exc:

@@ -14,7 +14,9 @@ For each candidate (a .pth), in this order, as the card's stages did by hand:
    the whole pipeline as those steps left it, on --small-run's split where given (the run's
    split then only guards it: no mean IoU lost), and, where the zoom is on, whether the crop is
    averaged with its mirror (train.zoom's mirror rule), on --small-run's split of small objects
-   (off without one: the run's own split holds too few to decide it);
+   (off without one: the run's own split holds too few to decide it); then the level of
+   backdrop busyness from which a photo's first pass is averaged with its mirror's (train.mirror's
+   rule, on the run's split);
 4. its split score (train.score), beside the baseline's (the shipped weights) in the same run;
 5. the whole val sets (`bgremove eval`'s code), fp32 and int8, beside the baseline's fp32.
 Then the rule (`verdict`). val/ is read only in step 5, after everything is chosen: what it
@@ -47,6 +49,7 @@ class Figures:
     guide: int = 0
     zoom: float = 0.0
     mirror: bool = False
+    mirror_busy: float = 0.0
 
 
 def verdict(candidate: Figures, baseline: Figures) -> list[str]:
@@ -98,10 +101,10 @@ def file_names(candidates: list[Path]) -> list[str]:
 
 
 def prepare(checkpoint: Path, name: str, run: Path, out: Path, calibration: Path,
-            small_run: Path | None = None) -> tuple[Path, float, float, int, float, bool]:
-    """Steps 1-3: (OUT/<name>-t.pth with threshold, sharpening, guided-filter radius, zoom area
-    and mirror written, threshold, factor, radius, area, mirror); OUT/<name>-t.onnx and
-    .int8.onnx beside it."""
+            small_run: Path | None = None) -> tuple[Path, float, float, int, float, bool, float]:
+    """Steps 1-3: (OUT/<name>-t.pth with threshold, sharpening, guided-filter radius, zoom area,
+    the crop's mirror and the busy scenes' mirror written, threshold, factor, radius, area,
+    mirror, mirror level); OUT/<name>-t.onnx and .int8.onnx beside it."""
     from bgremove.modeltools.export import export_onnx
     from bgremove.modeltools.quantize import quantize_int8
     from train.calibrate import selection_items
@@ -120,7 +123,8 @@ def prepare(checkpoint: Path, name: str, run: Path, out: Path, calibration: Path
     _unfiltered(files)
     factor, radius = _calibrate(files, fp32, items)
     area = _area(files, fp32, items, small_run)
-    return moved, t, factor, radius, area, _mirror(files, fp32, area, small_run)
+    mirror = _mirror(files, fp32, area, small_run)
+    return moved, t, factor, radius, area, mirror, _mirror_level(files, fp32, items)
 
 
 def _unfiltered(paths: list[Path]) -> None:
@@ -131,6 +135,7 @@ def _unfiltered(paths: list[Path]) -> None:
     write_preprocessing(paths, "guide", 0)
     write_preprocessing(paths, "zoom", 0.0)
     write_preprocessing(paths, "zoom_mirror", False)
+    write_preprocessing(paths, "mirror_busy", 0.0)
 
 
 def _calibrate(files: list[Path], fp32: Path, items: dict) -> tuple[float, int]:
@@ -177,6 +182,17 @@ def _mirror(files: list[Path], fp32: Path, area: float, small_run: Path | None) 
     return mirror
 
 
+def _mirror_level(files: list[Path], fp32: Path, items: dict) -> float:
+    """The very last of step 3: the busy scenes' mirror, by train.mirror's rule on the run's
+    split, on the pipeline as everything before left it."""
+    from train.calibrate import write_preprocessing
+    from train.mirror import LEVELS, pick_level, score_photos, tabulate
+
+    level = pick_level(tabulate(score_photos(str(fp32), items), LEVELS))
+    write_preprocessing(files, "mirror_busy", level)
+    return level
+
+
 def gate(candidates: list[Path], run: Path, baseline: Path, out: Path, calibration: Path,
          data_root: Path, small_run: Path | None = None) -> dict[str, Figures]:
     names = file_names(candidates)  # before any work: a collision is known up front
@@ -185,13 +201,13 @@ def gate(candidates: list[Path], run: Path, baseline: Path, out: Path, calibrati
                                    val_figures(baseline.with_suffix(".onnx"), data_root))}
     _report(out, "baseline", figures["baseline"])
     for checkpoint, name in zip(candidates, names, strict=True):
-        moved, t, factor, radius, area, mirror = prepare(checkpoint, name, run, out, calibration,
-                                                         small_run)
+        moved, t, factor, radius, area, mirror, level = prepare(checkpoint, name, run, out,
+                                                                calibration, small_run)
         fp32 = moved.with_suffix(".onnx")
         figures[str(checkpoint)] = Figures(
             split_iou(moved, run), val_figures(fp32, data_root),
             val_figures(fp32.with_name(fp32.stem + ".int8.onnx"), data_root), t, factor, radius,
-            area, mirror)
+            area, mirror, level)
         _report(out, str(checkpoint), figures[str(checkpoint)], figures["baseline"])
     return figures
 
@@ -202,7 +218,7 @@ def _report(out: Path, name: str, fig: Figures, baseline: Figures | None = None)
     if fig.int8:
         line += "; int8 " + "  ".join(f"{n} {r['iou']:.4f}" for n, r in fig.int8.items())
         line += (f"; threshold {fig.threshold}, sharpen {fig.sharpen}, guide {fig.guide}, "
-                 f"zoom {fig.zoom}, mirror {int(fig.mirror)}")
+                 f"zoom {fig.zoom}, mirror {int(fig.mirror)}, busy mirror {fig.mirror_busy}")
     if baseline is not None:
         failed = verdict(fig, baseline)
         line += "\n  -> " + ("PASSES the ship rule" if not failed else "fails: " + "; ".join(failed))

@@ -2,8 +2,8 @@
 
 When only rendering options change (formats, quality, colour, crop, margin, canvas), the mask
 is the same: the network's output depends on the image, the weights, --tta, --clean, --no-zoom,
---preset and --threshold only (the model key, plan.py). Each processed image's mask, exactly as rendering
-uses it (`compose.final_alpha`, full resolution), is written as a grey PNG to
+--mirror, --preset and --threshold only (the model key, plan.py). Each processed image's mask,
+exactly as rendering uses it (`compose.final_alpha`, full resolution), is written as a grey PNG to
 `OUT_DIR/.bgremove-masks/ab/<name>.png`, and a later run whose model key matches renders from it
 instead of running the network; the outputs are byte for byte what a fresh run would write.
 

@@ -67,6 +67,7 @@ class RunOptions:
     tta: bool = False
     clean: bool = False  # mask clean-up (bgremove.inference.cleanup)
     zoom: bool = True  # the weights' second look at small objects (bgremove.inference.zoom)
+    mirror: bool = False  # the mirror for busy scenes at the weights' level (inference/mirror.py)
     device: str = "auto"
     workers: int | None = None
     threads: int | None = None

@@ -77,11 +77,14 @@ def run_keys(options: RunOptions, model: str) -> Keys:
     """`model`: the weights' identity (their content hash). The full key's formula is the one of
     earlier versions, so their manifests stay valid."""
     output = options.output
-    # --clean and --no-zoom join the keys only when set, so manifests written before they
-    # existed stay valid (the zoom's own share is part of the weights, hence of `model`)
+    # --clean, --no-zoom and --mirror join the keys only when set, so manifests written before
+    # they existed stay valid (the zoom's share and the mirror's level are part of the weights,
+    # hence of `model`)
     flags: dict = {"clean": True} if options.clean else {}
     if not options.zoom:
         flags["zoom"] = False
+    if options.mirror:
+        flags["mirror"] = True
     full = options_key({"v": _MANIFEST_VERSION, "output": output.key_parts(), "tta": options.tta,
                         "preset": options.preset, "model": model, **flags})
     mask = options_key({"v": _MANIFEST_VERSION, "model": model, "tta": options.tta,
@@ -131,7 +134,8 @@ def decide(manifest: Manifest | None, found: Found, keys: Keys, rel_outputs: lis
     elif row.model_key is None:
         why = "options changed"
     elif row.model_key != keys.model:
-        why = "model options changed (weights, --tta, --clean, --no-zoom, --preset or --threshold)"
+        why = ("model options changed (weights, --tta, --clean, --no-zoom, --mirror, --preset "
+               "or --threshold)")
     else:
         why = "rendering options changed"
     return Decision(CHANGED, why + ("; mask from the cache, no network pass" if reuse else ""),

@@ -56,6 +56,7 @@ class WorkerConfig:
     in_root: str | None = None  # the resolved local IN_DIR: outputs never go there (safewrite)
     clean: bool = False  # mask clean-up (bgremove.inference.cleanup)
     zoom: bool = True  # False: never the second look at small objects, whatever the weights say
+    mirror: bool = False  # True: the mirror for busy scenes, at the level the weights store
 
     @classmethod
     def from_options(cls, options: Any, device: str = "cpu") -> WorkerConfig:
@@ -65,11 +66,11 @@ class WorkerConfig:
         return cls(options.output, options.weights, options.preset, options.tta, device,
                    options.n_threads(), options.max_pixels, options.backend_factory,
                    options.batch_size if device == "cuda" else None, in_root,
-                   options.clean, options.zoom)
+                   options.clean, options.zoom, options.mirror)
 
     def model_key(self) -> tuple:
         return (self.weights, self.preset, self.tta, self.device, self.threads,
-                self.backend_factory, self.batch_size, self.clean, self.zoom)
+                self.backend_factory, self.batch_size, self.clean, self.zoom, self.mirror)
 
 
 _REMOVERS: dict[tuple, Any] = {}
@@ -101,6 +102,8 @@ def _make_remover(config: WorkerConfig) -> Any:
         kw["cleanup"] = Cleanup()
     if not config.zoom:
         kw["zoom"] = 0.0
+    if config.mirror:
+        kw["mirror_busy"] = None  # the weights' own level
     if config.backend_factory is not None:
         return Remover(backend=config.backend_factory(), tta=config.tta, **kw)
     return Remover(config.weights, device=config.device, threads=config.threads,

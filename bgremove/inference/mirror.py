@@ -1,42 +1,58 @@
-"""A second opinion where the first pass is unsure: the photo's mirror image, predicted and averaged.
+"""A second opinion for photos of busy scenes: the photo's mirror image, predicted and averaged.
 
-A garment on white comes out of the network decided almost everywhere; a dancer among onlookers,
-a car on a road or a rider in a street does not: a tenth or more of the frame sits between 0.1
-and 0.9, and there averaging the prediction with its mirror image's (what `--tta` does for every
-photo at twice the cost) moves the mask most (weights/MODEL_CARD.md, "The unsure mirror"). So
-the mirror is predicted only for photos whose first pass leaves at least `share` of the frame
-unsure; a catalog of product shots keeps one network call a photo.
+A garment on a white backdrop comes out of the network decided; a dancer among onlookers, a car
+on a road or a rider in a street is where it hesitates between the subject and what surrounds
+it, and there averaging the prediction with its mirror image's (what `--tta` does for every photo,
+at twice the network's cost) moves the mask most. The network's own doubt did not tell the two
+apart: every mask is soft across its edge, and the photos the mirror helped were not the ones
+with the most doubt (weights/MODEL_CARD.md, "The mirror for busy scenes"). The backdrop does: a
+studio shot's background is flat, a scene's is textured. So a photo's first pass is averaged with
+its mirror's only where the background around the first pass's object is at least `level` busy
+(`backdrop_busyness`); a catalog of studio shots keeps one network call a photo.
 
-The share is a calibration of one set of weights, measured on its selection split
-(train/mirror.py) and stored with them (Preprocessing.mirror_unsure; 0 = never, as for every file
-written before it).
+It is asked for (`bgremove run --mirror`, `Remover(mirror_busy=None)`), not on by default: a
+folder of scenes pays one more network call a photo, ~1.4x the time of a run without it, which
+the throughput bar on bench/bench_run.py's folder of street photos and video frames (15x rembg)
+does not leave room for. The level is a calibration of one set of weights, measured on its
+selection split (train/mirror.py) and stored with them (Preprocessing.mirror_busy; 0 = none,
+as for every file written before it: `--mirror` then mirrors nothing).
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from bgremove.inference.tta import PredictFn
 
-UNSURE_BAND = (0.1, 0.9)  # the uncertain-mask review flag's band (batch/flags.py)
-SAMPLE_PIXELS = 1 << 20  # the share is read on at most ~1 MP of a large mask: a strided sample
+READ_SIDE = 320  # busyness is read at the network's own scale: the same figure at any photo size
+BACKGROUND = 0.1  # first-pass probability below which a pixel is backdrop
 
 
-def unsure_share(alpha: np.ndarray) -> float:
-    """The share of an HW probability mask strictly inside UNSURE_BAND."""
-    step = max(1, int(np.sqrt(alpha.size / SAMPLE_PIXELS)))
-    sample = alpha[::step, ::step]
-    lo, hi = UNSURE_BAND
-    return float(np.count_nonzero((sample > lo) & (sample < hi))) / sample.size
+def backdrop_busyness(image: np.ndarray, alpha: np.ndarray) -> float:
+    """Mean gradient magnitude (grey levels a pixel, at READ_SIDE) over the pixels of HWC uint8
+    `image` that HW `alpha` calls background; 0 when there are none (the object fills the frame)."""
+    h, w = alpha.shape
+    scale = min(1.0, READ_SIDE / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if scale < 1.0:  # shrunk first: the grey conversion then costs ~1/25 of a catalog photo's
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gradient = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)) / 8.0
+    backdrop = alpha < BACKGROUND
+    return float(gradient[backdrop].mean()) if backdrop.any() else 0.0
 
 
-def mirror_unsure(predict: PredictFn, images: list[np.ndarray], alphas: list[np.ndarray],
-                  share: float) -> list[int]:
-    """Average each mask whose unsure_share is at least `share` (> 0) with the prediction on its
-    image's mirror, in place, in one predict call; returns the indices it changed."""
-    if share <= 0:
+def mirror_busy(predict: PredictFn, images: list[np.ndarray], alphas: list[np.ndarray],
+                level: float) -> list[int]:
+    """Average each mask whose photo's backdrop_busyness is at least `level` (> 0) with the
+    prediction on the photo's mirror image, in place, in one predict call; returns the indices
+    it changed."""
+    if level <= 0:
         return []
-    todo = [i for i, a in enumerate(alphas) if unsure_share(a) >= share]
+    todo = [i for i, (im, a) in enumerate(zip(images, alphas, strict=True))
+            if backdrop_busyness(im, a) >= level]
     if todo:
         mirrored = predict([np.ascontiguousarray(images[i][:, ::-1]) for i in todo])
         for i, m in zip(todo, mirrored, strict=True):

@@ -47,9 +47,10 @@ class Preprocessing:
     zoom_mirror: the crop is predicted with its mirror image as well and the two averaged
         (inference/zoom.py); chosen on a split of small objects (train/zoom.py); False for
         files written before this field existed.
-    mirror_unsure: the first pass is predicted again on the photo's mirror image, and the two
-        averaged, when at least this share of its mask is unsure (inference/mirror.py); chosen on
-        the selection split (train/mirror.py); 0 (never) for files written before this field.
+    mirror_busy: the first pass is predicted again on the photo's mirror image, and the two
+        averaged, when the backdrop around its object is at least this busy (mean gradient,
+        inference/mirror.py); chosen on the selection split (train/mirror.py); 0 (never) for
+        files written before this field existed.
     """
 
     input_size: int = 320
@@ -66,7 +67,7 @@ class Preprocessing:
     guide: int = 0
     zoom: float = 0.0
     zoom_mirror: bool = False
-    mirror_unsure: float = 0.0
+    mirror_busy: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -82,7 +83,7 @@ class Preprocessing:
             known["sharpen"] = float(known["sharpen"])
         if "guide" in known:
             known["guide"] = int(known["guide"])
-        for key in ("zoom", "mirror_unsure"):
+        for key in ("zoom", "mirror_busy"):
             if key in known:
                 known[key] = float(known[key])
         if "zoom_mirror" in known:  # stored by train.zoom as JSON true/false; 0/1 read alike

@@ -27,7 +27,7 @@ from bgremove.imaging.read import DEFAULT_MAX_PIXELS, ImageSource, LoadedImage, 
 from bgremove.inference.backends.base import Backend
 from bgremove.inference.cleanup import Cleanup
 from bgremove.inference.guided import guided_filter
-from bgremove.inference.mirror import mirror_unsure
+from bgremove.inference.mirror import mirror_busy
 from bgremove.inference.preprocess import (
     Preprocessing,
     normalise,
@@ -64,8 +64,10 @@ class Remover:
     cleanup: a bgremove.inference.cleanup.Cleanup applied to every mask (None = the mask as predicted).
     zoom: the largest share of a photo a small object's crop may cover to be predicted again
     (bgremove.inference.zoom); None = the weights file's own setting, 0 = never.
-    mirror_unsure: the share of unsure pixels from which a photo's first pass is averaged with
-    its mirror image's (bgremove.inference.mirror); None = the weights file's own setting, 0 = never.
+    mirror_busy: how busy a photo's backdrop must be for its first pass to be averaged with its
+    mirror image's (bgremove.inference.mirror); 0 (the default) = never, None = the level
+    stored with the weights (`--mirror`). Off by default: one more network call for each busy
+    scene, which a folder of scenes pays in throughput.
     """
 
     def __init__(
@@ -86,7 +88,7 @@ class Remover:
         tiles: TileConfig | None = None,
         cleanup: Cleanup | None = None,
         zoom: float | None = None,
-        mirror_unsure: float | None = None,
+        mirror_busy: float | None = 0.0,
     ) -> None:
         # Only what the caller set overrides TileConfig's measured defaults (kept in one place).
         given = {"threshold": tile_threshold} if tile_threshold is not None else {}
@@ -101,7 +103,7 @@ class Remover:
         self.max_pixels = max_pixels
         self.cleanup = cleanup
         self.zoom = zoom
-        self.mirror_unsure = mirror_unsure
+        self.mirror_busy = mirror_busy
         # A square model is resized to input_size x input_size whatever we feed it: scaling is moot.
         scales = (1.0,) if self.preprocessing.square else tuple(tta_scales)
         self.transforms = transforms(scales, flip=True) if tta else []
@@ -150,10 +152,10 @@ class Remover:
         return self._predict_masks(images)
 
     def _mirrored(self, images: list[np.ndarray], alphas: list[np.ndarray]) -> list[np.ndarray]:
-        """Unsure first passes averaged with their mirror image's (inference/mirror.py)."""
-        share = self.preprocessing.mirror_unsure if self.mirror_unsure is None else self.mirror_unsure
+        """Busy scenes' first passes averaged with their mirror image's (inference/mirror.py)."""
+        level = self.preprocessing.mirror_busy if self.mirror_busy is None else self.mirror_busy
         if not self.transforms:  # --tta's transforms mirror every photo already
-            mirror_unsure(self._predict_masks, images, alphas, share)
+            mirror_busy(self._predict_masks, images, alphas, level)
         return alphas
 
     def _predict_masks(self, images: list[np.ndarray]) -> list[np.ndarray]:

@@ -90,3 +90,11 @@ def zooming_counting_backend() -> FakeBackend:
     backend = _Counting()
     backend.preprocessing = dataclasses.replace(backend.preprocessing, zoom=0.5)
     return backend
+
+
+def mirroring_counting_backend() -> FakeBackend:
+    """A counting backend whose 'weights' ask for the mirror on busy scenes (level 5): a photo
+    on a textured backdrop costs 2 passes, one on a flat backdrop 1."""
+    backend = _Counting()
+    backend.preprocessing = dataclasses.replace(backend.preprocessing, mirror_busy=5.0)
+    return backend

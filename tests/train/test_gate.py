@@ -81,11 +81,15 @@ def test_a_whole_gate_writes_its_files_and_figures(tmp_path: Path, capsys) -> No
     assert set(fig.val) == set(fig.int8) == {"viton-cloth", "ccp", "davis"}
     assert 0.0 <= fig.split <= 1.0 and fig.threshold in (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
     assert fig.zoom in (0.0, 0.3, 0.5, 0.7)
+    from train.mirror import EVERY, LEVELS
+
+    assert fig.mirror_busy in (0.0, EVERY, *LEVELS)
     from bgremove.inference.remover import Remover
 
     for name in ("candidate-t.pth", "candidate-t.onnx", "candidate-t.int8.onnx"):
         pre = Remover(out / name, device="cpu").preprocessing
-        assert (pre.zoom, pre.zoom_mirror) == (fig.zoom, fig.mirror), name
+        assert (pre.zoom, pre.zoom_mirror, pre.mirror_busy) == (fig.zoom, fig.mirror,
+                                                                fig.mirror_busy), name
     for name in ("candidate.onnx", "candidate-t.pth", "candidate-t.onnx", "candidate-t.int8.onnx"):
         assert (out / name).is_file(), name
     assert set(json.loads((out / "gate.json").read_text())) == {"baseline", str(candidate)}
