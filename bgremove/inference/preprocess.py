@@ -47,10 +47,10 @@ class Preprocessing:
     zoom_mirror: the crop is predicted with its mirror image as well and the two averaged
         (inference/zoom.py); chosen on a split of small objects (train/zoom.py); False for
         files written before this field existed.
-    mirror_busy: the first pass is predicted again on the photo's mirror image, and the two
-        averaged, when the backdrop around its object is at least this busy (mean gradient,
-        inference/mirror.py); chosen on the selection split (train/mirror.py); 0 (never) for
-        files written before this field existed.
+    mirror_busy: where the caller asks for the mirror (`--mirror`), the first pass is predicted
+        again on the photo's mirror image, and the two averaged, when the backdrop around its
+        object is at least this busy (mean gradient, inference/mirror.py); chosen on the
+        selection split (train/mirror.py); 0 (never) for files written before this field.
     """
 
     input_size: int = 320
