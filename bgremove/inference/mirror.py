@@ -13,9 +13,10 @@ its mirror's only where the background around the first pass's object is at leas
 It is asked for (`bgremove run --mirror`, `Remover(mirror_busy=None)`), not on by default: a
 folder of scenes pays one more network call a photo, 1.55x the time of a run without it
 (bench/bench_mirror.py; 1.02x on studio shots), which the throughput bar on bench/bench_run.py's
-folder of street photos and video frames (15x rembg) does not leave room for. The level is a calibration of one set of weights, measured on its
-selection split (train/mirror.py) and stored with them (Preprocessing.mirror_busy; 0 = none,
-as for every file written before it: `--mirror` then mirrors nothing).
+folder of street photos and video frames (15x rembg) does not leave room for. The level is a
+calibration of one set of weights, measured on its selection split (train/mirror.py) and stored
+with them (Preprocessing.mirror_busy; 0 = none, as for every file written before it: `--mirror`
+then mirrors nothing).
 """
 
 from __future__ import annotations
