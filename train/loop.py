@@ -10,6 +10,7 @@ import time
 import torch
 
 from bgremove.modeltools.metrics import HIGHER_IS_BETTER
+from train.loss import mirror_consistency
 
 
 def set_train_mode(model: torch.nn.Module, frozen_encoder: bool, frozen_to_stride8: bool = False
@@ -57,6 +58,12 @@ def train_step(t, batch: dict) -> dict[str, float] | None:
     with t.autocast():
         logits, aux = t.model.forward_aux(x)
     loss, parts = t.loss_fn(logits, y, w, aux, valid)
+    if t.cfg.get("mirror_weight", 0.0) > 0:
+        with torch.no_grad(), t.autocast():
+            mirrored = t.model(x.flip(-1)).flip(-1)
+        term = mirror_consistency(logits, mirrored, valid)
+        loss = loss + t.cfg["mirror_weight"] * term
+        parts["mirror"] = float(term.detach())
     t.optimizer.zero_grad(set_to_none=True)
     if not torch.isfinite(loss):
         t.scheduler.step()
@@ -134,6 +141,8 @@ def epoch_row(t, epoch: int) -> dict:
     row = {"epoch": epoch + 1, "step": t.progress["step"], "lr": t.scheduler.get_last_lr()[0]}
     for key in ("loss", "bce", "dice", "iou"):
         row[f"train_{key}"] = sums.get(key, 0.0) / n
+    if "mirror" in sums:  # the mirror term's mean, where the config asks for it
+        row["train_mirror"] = sums["mirror"] / n
     row["sec_per_step"] = sums.get("step_sec", 0.0) / nt
     row["data_sec_per_step"] = sums.get("data_sec", 0.0) / nt
     row["skipped_steps"] = sums.get("skipped", 0)

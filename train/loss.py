@@ -69,6 +69,20 @@ def soft_iou(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | 
     return (1 - (inter + eps) / (union + eps)).mean()
 
 
+def mirror_consistency(logits: torch.Tensor, mirrored: torch.Tensor,
+                       valid: torch.Tensor | None = None) -> torch.Tensor:
+    """BCE of `logits` against the mean of their own probabilities and those of `mirrored` (the
+    prediction on the mirror image, mapped back), both held fixed: where the two disagree the
+    mask is pulled to their average, which `--mirror` computes with a second network call.
+    (N, 1, H, W) each; valid is 1 on the image, 0 on padding (default: all 1)."""
+    logits = logits.float()
+    target = 0.5 * (torch.sigmoid(logits.detach()) + torch.sigmoid(mirrored.detach().float()))
+    per_pixel = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    if valid is None:
+        return per_pixel.mean()
+    return (per_pixel * valid).sum() / valid.sum().clamp_min(1.0)
+
+
 class SegLoss(torch.nn.Module):
     """bce_weight * weighted BCE + dice_weight * (1 - Dice) + iou_weight * (1 - soft IoU), on the
     main logits and, with deep supervision, aux_weight x the mean over the auxiliary logits.

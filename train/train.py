@@ -79,6 +79,9 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "dice_weight": (1.0, "weight of the Dice term (keeps small objects from being ignored)"),
     "iou_weight": (0.0, "weight of the soft-IoU term (BASNet's; sharper region boundaries)"),
     "aux_weight": (0.4, "weight of the deep-supervision heads' mean loss (model_args)"),
+    "mirror_weight": (0.0, "weight of a BCE pulling each mask toward the mean of itself and "
+                           "its mirror image's prediction (0 = off): --mirror's average learnt "
+                           "into one call"),
     "boundary_amplitude": (4.0, "BCE weight is 1 + this on the pixels next to the outline"),
     "boundary_sigma": (3.0, "decay length (px) of the boundary weight"),
     # ---- selection, stopping, checkpoints

@@ -98,3 +98,21 @@ def test_padding_and_aux_logits_enter_the_loss_as_asked() -> None:
     assert float(masked) < 0.01 < float(unmasked) and "iou_loss" in parts
     with_aux, parts = loss_fn(good, target, aux=[-good])
     assert "aux" in parts and float(with_aux) > float(loss_fn(good, target)[0]) + 0.1
+
+
+def test_the_mirror_term_pulls_each_pixel_to_the_two_views_mean_and_skips_padding() -> None:
+    from train.loss import mirror_consistency
+
+    logits = torch.tensor([[[[2.0, -1.0, 0.5]]]], requires_grad=True)
+    mirror_consistency(logits, logits.detach().clone()).backward()
+    assert logits.grad.abs().max() == 0  # the views agree: nothing to learn
+    logits.grad = None
+    mirrored = torch.tensor([[[[-2.0, 1.0, 0.5]]]])
+    mirror_consistency(logits, mirrored).backward()
+    # gradient descent moves each logit toward the other view's; agreeing pixels stay
+    assert logits.grad[0, 0, 0, 0] > 0 and logits.grad[0, 0, 0, 1] < 0
+    assert logits.grad[0, 0, 0, 2] == 0
+    logits.grad = None
+    valid = torch.tensor([[[[1.0, 0.0, 1.0]]]])
+    mirror_consistency(logits, mirrored, valid).backward()
+    assert logits.grad[0, 0, 0, 1] == 0  # padding is not the image's

@@ -105,6 +105,16 @@ def test_loss_falls_and_outputs_written(data: Path, tmp_path: Path) -> None:
     _through_backend(tmp_path / "best.pth")
 
 
+def test_the_mirror_term_trains_and_is_logged(data: Path, tmp_path: Path) -> None:
+    cfg = config(data, tmp_path, epochs=1, steps_per_epoch=4, workers=1, mirror_weight=0.5,
+                 log_every=2)
+    Trainer(cfg).run()
+    rows = history.read_csv(tmp_path / "history.csv")
+    assert len(rows) == 1 and np.isfinite(rows[0]["train_loss"])
+    assert 0 < rows[0]["train_mirror"] < rows[0]["train_loss"]
+    assert (tmp_path / "best.pth").is_file()
+
+
 def _through_backend(weights: Path) -> None:
     try:
         from bgremove.inference.backends import load_backend
