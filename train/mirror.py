@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from train.zoom import METRICS, set_mean
+
 LEVELS = (2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
 EVERY = 1e-9  # a level every photo with some backdrop reaches: the mirror for (almost) all
-METRICS = ("iou", "mae", "boundary_f")
 TOLERANCE = 0.0005
 
 Row = tuple[str, float, dict, dict]  # set, busyness, metrics never mirrored, metrics mirrored
@@ -73,17 +74,13 @@ def tabulate(rows: list[Row], levels: tuple[float, ...]) -> dict[float, dict[str
     return out
 
 
-def _mean(sets: dict[str, dict], key: str) -> float:
-    return float(np.mean([m[key] for m in sets.values()]))
-
-
 def pick_level(results: dict[float, dict[str, dict]]) -> float:
     """The rule in the module's docstring; results must hold level 0 (never)."""
     never = results[0.0]
-    best = max(_mean(sets, "iou") for sets in results.values())
+    best = max(set_mean(sets, "iou") for sets in results.values())
     ok = [lv for lv, sets in results.items()
-          if _mean(sets, "iou") >= best - TOLERANCE and _mean(sets, "mae") <= _mean(never, "mae")
-          and _mean(sets, "boundary_f") >= _mean(never, "boundary_f")]
+          if set_mean(sets, "iou") >= best - TOLERANCE and set_mean(sets, "mae") <= set_mean(never, "mae")
+          and set_mean(sets, "boundary_f") >= set_mean(never, "boundary_f")]
     return 0.0 if not ok or 0.0 in ok else max(ok)
 
 
@@ -93,7 +90,7 @@ def print_table(results: dict[float, dict[str, dict]]) -> None:
                                                               for n in names))
     for level, sets in results.items():
         label = "never" if level == 0 else "every" if level == EVERY else f"{level:.1f}"
-        mean = "  ".join(f"{_mean(sets, k):.5f}" for k in (*METRICS, "mirrored"))
+        mean = "  ".join(f"{set_mean(sets, k):.5f}" for k in (*METRICS, "mirrored"))
         cells = "  ".join(f"{sets[n]['iou']:.4f} m{sets[n]['mirrored']:.2f}" for n in names)
         print(f"{label:>5}  {mean}  {cells}", flush=True)
 

@@ -71,22 +71,23 @@ def score_areas(weights: str, items: dict[str, list[tuple[Path, Path]]],
     return means(sums)
 
 
-def _mean(sets: dict[str, dict], key: str) -> float:
+def set_mean(sets: dict[str, dict], key: str) -> float:
+    """The mean over a split's sets of one metric (each set counts once, whatever its size)."""
     return float(np.mean([m[key] for m in sets.values()]))
 
 
 def pick_area(results: dict[float, dict[str, dict]]) -> float:
     """The rule in the module's docstring; results must hold area 0 (the zoom off)."""
     off = results[0.0]
-    best = max(_mean(sets, "iou") for sets in results.values())
-    area = max(a for a, sets in results.items() if _mean(sets, "iou") >= best)
+    best = max(set_mean(sets, "iou") for sets in results.values())
+    area = max(a for a, sets in results.items() if set_mean(sets, "iou") >= best)
     return area if _no_worse(results[area], off) else 0.0
 
 
 def _no_worse(sets: dict[str, dict], base: dict[str, dict]) -> bool:
     """Mean IoU, MAE and boundary F all at least as good as `base`'s: both rules' clause."""
-    return (_mean(sets, "iou") >= _mean(base, "iou") and _mean(sets, "mae") <= _mean(base, "mae")
-            and _mean(sets, "boundary_f") >= _mean(base, "boundary_f"))
+    return (set_mean(sets, "iou") >= set_mean(base, "iou") and set_mean(sets, "mae") <= set_mean(base, "mae")
+            and set_mean(sets, "boundary_f") >= set_mean(base, "boundary_f"))
 
 
 def pick_area_on_small(small: dict[float, dict[str, dict]],
@@ -97,7 +98,7 @@ def pick_area_on_small(small: dict[float, dict[str, dict]],
     of 360: its MAE rose 0.0004 with the zoom and refused it for stage 33's soup while IoU and
     boundary F rose; its IoU still guards the photos the zoom should leave alone."""
     area = pick_area(small)
-    if area and _mean(guard[area], "iou") < _mean(guard[0.0], "iou"):
+    if area and set_mean(guard[area], "iou") < set_mean(guard[0.0], "iou"):
         return 0.0
     return area
 
@@ -121,7 +122,7 @@ def print_table(results: dict[float, dict[str, dict]]) -> None:
     names = list(next(iter(results.values())))
     print("area  mean IoU / MAE / BF      " + "  ".join(f"{n.split('/')[-1][:24]:>24}" for n in names))
     for area, sets in results.items():
-        mean = "  ".join(f"{_mean(sets, k):.5f}" for k in METRICS)
+        mean = "  ".join(f"{set_mean(sets, k):.5f}" for k in METRICS)
         cells = "  ".join(f"{sets[n]['iou']:.4f} / {sets[n]['mae']:.4f}"
                           + (f" z{sets[n]['changed']:.2f}" if "changed" in sets[n] else "")
                           for n in names)
