@@ -3,10 +3,12 @@
     python bench/bench_run.py --n 100         # bgremove vs rembg u2net: images/s, peak RSS
     python bench/bench_run.py --rss-scaling   # peak RSS for 1000 images / for 100 (bar: 1.10)
     python bench/bench_run.py --n 48 --repeat 3 --alternate --rembg-threads default  # a busy machine
+    python bench/bench_run.py --n 100 --repeat 3 --alternate --rembg-threads default --mirror
 
 --alternate runs the tools in turn, repeat by repeat (bgremove, rembg, bgremove, ...), so a
 change in the machine's load hits every tool alike; --rembg-threads picks rembg's setting(s):
-onnxruntime's default threads, one thread, or both (the ratio is against the faster).
+onnxruntime's default threads, one thread, or both (the ratio is against the faster); --mirror
+also times `bgremove run --mirror`, with its own ratio.
 
 The input folder holds real photos from ../shared/data/val (CCP street photos, DAVIS frames)
 brought to catalog sizes: most 1600x1200, every tenth 4000x3000, scaled to cover and
@@ -220,14 +222,19 @@ def compare(args) -> None:
     folder = build_folder(args.n)
     print(f"{args.n} photos in {folder} (most 1600x1200, every 10th 4000x3000), "
           f"{os.cpu_count()} CPUs")
-    tools = [("bgremove run", lambda f, o: _bgremove_cmd(f, o, args.workers), None),
-             *_rembg(args)]
-    ours, *others = run_tools(tools, folder, args.n, args.repeat, args.alternate)
-    peers = [r for r in others if r is not None]
-    if ours and peers:
-        best = max(peers, key=lambda r: r["ips"])  # the README asks for the better rembg setting
-        print(f"  bgremove / rembg (best setting): {ours['ips'] / best['ips']:.2f}x images/s, "
-              f"{ours['rss'] / best['rss']:.2f}x peak RSS")
+    plain = lambda f, o: _bgremove_cmd(f, o, args.workers)  # noqa: E731
+    ours = [("bgremove run", plain, None)]
+    if args.mirror:
+        ours.append(("bgremove run --mirror", lambda f, o: [*plain(f, o), "--mirror"], None))
+    results = run_tools([*ours, *_rembg(args)], folder, args.n, args.repeat, args.alternate)
+    peers = [r for r in results[len(ours):] if r is not None]
+    if not peers:
+        return
+    best = max(peers, key=lambda r: r["ips"])  # the README asks for the better rembg setting
+    for (name, _, _), r in zip(ours, results, strict=False):
+        if r is not None:
+            print(f"  {name} / rembg (best setting): {r['ips'] / best['ips']:.2f}x images/s, "
+                  f"{r['rss'] / best['rss']:.2f}x peak RSS")
 
 
 def rss_scaling(args) -> None:
@@ -255,6 +262,8 @@ def main() -> None:
     ap.add_argument("--alternate", action="store_true", help="run the tools in turn, per repeat")
     ap.add_argument("--rembg-threads", choices=("default", "1", "both"), default="both",
                     help="rembg's thread setting(s); the ratio is against the faster")
+    ap.add_argument("--mirror", action="store_true",
+                    help="also time `bgremove run --mirror` (the mirror for busy scenes)")
     args = ap.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     rss_scaling(args) if args.rss_scaling else compare(args)

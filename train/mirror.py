@@ -5,7 +5,7 @@
 
 The first form runs the weights over the selection photos as `bgremove run --mirror` does (the
 file's own threshold, guided filter, sharpening and zoom), once never mirrored and once with every photo's
-first pass averaged with its mirror image's, reads each photo's backdrop busyness on its first
+first pass averaged with its mirror image's, reads each photo's backdrop busyness on its global
 pass (bgremove/inference/mirror.py), and scores, for each level on the grid, the masks that level
 would give: IoU, MAE and boundary F as `bgremove eval` scores them, per set and their means, and
 the share of photos mirrored (each one a second network call). Only the selection split is read,
@@ -39,6 +39,7 @@ def score_photos(weights: str, items: dict[str, list[tuple[Path, Path]]], thread
     """One Row for every split photo whose mask has its size."""
     from bgremove.inference.mirror import backdrop_busyness
     from bgremove.inference.remover import Remover
+    from bgremove.inference.tiling import global_view
     from bgremove.modeltools.evaluate import read_mask, read_rgb
     from bgremove.modeltools.metrics import image_metrics
 
@@ -49,7 +50,8 @@ def score_photos(weights: str, items: dict[str, list[tuple[Path, Path]]], thread
             rgb, gt = read_rgb(image_path), read_mask(mask_path)
             if rgb.shape[:2] != gt.shape:
                 continue
-            busy = backdrop_busyness(rgb, remover.first_pass([rgb])[0])
+            small = global_view(rgb, remover.preprocessing)  # read where inference reads it
+            busy = backdrop_busyness(small, remover.first_pass([small])[0])
             scored = []
             for level in (0.0, EVERY):
                 remover.mirror_busy = level

@@ -6,17 +6,21 @@ it, and there averaging the prediction with its mirror image's (what `--tta` doe
 at twice the network's cost) moves the mask most. The network's own doubt did not tell the two
 apart: every mask is soft across its edge, and the photos the mirror helped were not the ones
 with the most doubt (weights/MODEL_CARD.md, "The mirror for busy scenes"). The backdrop does: a
-studio shot's background is flat, a scene's is textured. So a photo's first pass is averaged with
-its mirror's only where the background around the first pass's object is at least `level` busy
-(`backdrop_busyness`); a catalog of studio shots keeps one network call a photo.
+studio shot's background is flat, a scene's is textured. So a photo's global pass (the whole
+photo at the network's size: inference/tiling.py) is averaged with its mirror view's only where
+the background around the object it draws is at least `level` busy (`backdrop_busyness`), and
+before any refinement: the second opinion is one network call at the input size whatever the
+photo's size, and a large photo's tiles then refine the averaged mask once. A catalog of studio
+shots keeps one network call a photo.
 
 It is asked for (`bgremove run --mirror`, `Remover(mirror_busy=None)`), not on by default: a
-folder of scenes pays one more network call a photo, 1.55x the time of a run without it
-(bench/bench_mirror.py; 1.02x on studio shots), which the throughput bar on bench/bench_run.py's
-folder of street photos and video frames (15x rembg) does not leave room for. The level is a
-calibration of one set of weights, measured on its selection split (train/mirror.py) and stored
-with them (Preprocessing.mirror_busy; 0 = none, as for every file written before it: `--mirror`
-then mirrors nothing).
+folder of scenes pays that call for nearly every photo, 1.15x the time of a run without it
+(bench/bench_mirror.py; 1.55x when the mirror was taken at full size, tiles and all), which the
+throughput bar on bench/bench_run.py's folder of street photos and video frames (15x rembg, met
+only as a median) does not leave room for. The level is a calibration of one set of weights,
+measured on its selection split (train/mirror.py) and stored with them
+(Preprocessing.mirror_busy; 0 = none, as for every file written before it: `--mirror` then
+mirrors nothing).
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ from bgremove.imaging.read import DEFAULT_MAX_PIXELS, ImageSource, LoadedImage, 
 from bgremove.inference.backends.base import Backend
 from bgremove.inference.cleanup import Cleanup
 from bgremove.inference.guided import guided_filter
-from bgremove.inference.mirror import mirror_busy
 from bgremove.inference.preprocess import (
     Preprocessing,
     normalise,
@@ -64,10 +63,10 @@ class Remover:
     cleanup: a bgremove.inference.cleanup.Cleanup applied to every mask (None = the mask as predicted).
     zoom: the largest share of a photo a small object's crop may cover to be predicted again
     (bgremove.inference.zoom); None = the weights file's own setting, 0 = never.
-    mirror_busy: how busy a photo's backdrop must be for its first pass to be averaged with its
-    mirror image's (bgremove.inference.mirror); 0 (the default) = never, None = the level
-    stored with the weights (`--mirror`). Off by default: one more network call for each busy
-    scene, which a folder of scenes pays in throughput.
+    mirror_busy: how busy a photo's backdrop must be for its global pass to be averaged with its
+    mirror view's (bgremove.inference.mirror); 0 (the default) = never, None = the level
+    stored with the weights (`--mirror`). Off by default: one more network call at the input
+    size for each busy scene, which a folder of scenes pays in throughput.
     """
 
     def __init__(
@@ -137,7 +136,8 @@ class Remover:
         loaded = [self.load(im) for im in images]
         pre = self.preprocessing
         rgbs = [im.rgb for im in loaded]
-        alphas = self._zoomed(rgbs, self._mirrored(rgbs, self.first_pass(rgbs)))
+        level = self.preprocessing.mirror_busy if self.mirror_busy is None else self.mirror_busy
+        alphas = self._zoomed(rgbs, self._predict_masks(rgbs, level))
         if self.cleanup is not None:  # its thresholds were tuned on the network's probabilities
             alphas = [self.cleanup(a) for a in alphas]
         alphas = [sharpen(a, pre.sharpen, out=a) for a in alphas]  # each is this call's own
@@ -148,19 +148,14 @@ class Remover:
 
     def first_pass(self, images: list[np.ndarray]) -> list[np.ndarray]:
         """The network's own HW probabilities for HWC uint8 images (tiled where large, --tta's
-        views merged): before the mirror, the zoom, clean-up and sharpening."""
+        views merged): without the mirror, the zoom, clean-up and sharpening."""
         return self._predict_masks(images)
 
-    def _mirrored(self, images: list[np.ndarray], alphas: list[np.ndarray]) -> list[np.ndarray]:
-        """Busy scenes' first passes averaged with their mirror image's (inference/mirror.py)."""
-        level = self.preprocessing.mirror_busy if self.mirror_busy is None else self.mirror_busy
-        if not self.transforms:  # --tta's transforms mirror every photo already
-            mirror_busy(self._predict_masks, images, alphas, level)
-        return alphas
-
-    def _predict_masks(self, images: list[np.ndarray]) -> list[np.ndarray]:
+    def _predict_masks(self, images: list[np.ndarray], mirror_level: float = 0.0
+                       ) -> list[np.ndarray]:
         return predict_masks(self._predict, images, self.preprocessing, self.tiles,
-                             self.transforms, refine_predict=self._tile_predict)
+                             self.transforms, refine_predict=self._tile_predict,
+                             mirror_level=mirror_level)
 
     def _zoomed(self, images: list[np.ndarray], alphas: list[np.ndarray]) -> list[np.ndarray]:
         """Each small object's mask predicted again on a crop around it (inference/zoom.py)."""

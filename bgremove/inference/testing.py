@@ -94,7 +94,8 @@ def zooming_counting_backend() -> FakeBackend:
 
 def mirroring_counting_backend() -> FakeBackend:
     """A counting backend whose 'weights' ask for the mirror on busy scenes (level 5): a photo
-    on a textured backdrop costs 2 passes, one on a flat backdrop 1."""
-    backend = _Counting()
+    on a textured backdrop costs 2 passes, one on a flat backdrop 1. At the bundled model's
+    input size, which the busyness is read at."""
+    backend = _Counting(input_size=320)
     backend.preprocessing = dataclasses.replace(backend.preprocessing, mirror_busy=5.0)
     return backend

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from bgremove.errors import ConfigError
+from bgremove.inference.mirror import mirror_busy
 from bgremove.inference.preprocess import Preprocessing, resize_mask, round_up
 from bgremove.inference.pyramid import Pyramid, shrink
 from bgremove.inference.tta import PredictFn, Transform, tta_predict
@@ -114,18 +115,30 @@ def predict_masks(
     cfg: TileConfig = TileConfig(),  # noqa: B008 - frozen dataclass, safe as a default
     tforms: Sequence[Transform] = (),
     refine_predict: PredictFn | None = None,
+    mirror_level: float = 0.0,
 ) -> list[np.ndarray]:
     """HW float32 probabilities at each image's full resolution.
 
     The global passes of all images go to `predict` together (one batch where shapes agree);
-    the refinement's tiles go to `refine_predict` (default: `predict`).
+    the refinement's tiles go to `refine_predict` (default: `predict`). mirror_level > 0: a
+    global pass whose backdrop is at least that busy is averaged with its mirror view's
+    (bgremove.inference.mirror), at the global pass's size and before any refinement, so the
+    second opinion costs one network call at the input size whatever the photo's size.
     """
     pyramids = [Pyramid(im) for im in images]  # the refinement shrinks from the same halvings
-    small = [shrink(p, *pre.global_size(*p.image.shape[:2]), pre.resample) for p in pyramids]
+    small = [global_view(p, pre) for p in pyramids]
     globals_ = tta_predict(predict, small, tforms)
+    if not tforms:  # --tta's views mirror every photo already
+        mirror_busy(predict, small, globals_, mirror_level)
     del small
     return [_refine(refine_predict or predict, p, g, pre, cfg, tforms)
             for p, g in zip(pyramids, globals_, strict=True)]
+
+
+def global_view(image: np.ndarray | Pyramid, pre: Preprocessing) -> np.ndarray:
+    """The HWC uint8 image the global pass predicts on: the whole photo at the model's size."""
+    pyramid = image if isinstance(image, Pyramid) else Pyramid(image)
+    return shrink(pyramid, *pre.global_size(*pyramid.image.shape[:2]), pre.resample)
 
 
 def predict_mask(

@@ -1,4 +1,4 @@
-"""The unsure mirror: which photos take it, what it averages, what it costs."""
+"""The mirror for busy scenes: which photos take it, what it averages, what it costs."""
 
 from __future__ import annotations
 
@@ -73,8 +73,9 @@ def test_only_busy_photos_are_averaged_with_their_mirror_in_one_call() -> None:
 
 
 def _remover(level: float, tta: bool = False) -> tuple[Remover, FakeBackend]:
-    """A Remover asking for the mirror at the level its 'weights' store."""
-    backend = FakeBackend(input_size=64)
+    """A Remover asking for the mirror at the level its 'weights' store (busyness is read on
+    the global pass's view: at the bundled model's 320 px, as in use)."""
+    backend = FakeBackend(input_size=320)
     backend.preprocessing = dataclasses.replace(backend.preprocessing, mirror_busy=level)
     return Remover(backend=backend, tile_threshold=1000.0, tta=tta, mirror_busy=None), backend
 
@@ -100,8 +101,25 @@ def test_a_catalog_shot_costs_one_call_and_a_busy_scene_two() -> None:
     np.testing.assert_allclose(scene, plain.mask(_scene()), atol=1e-5)
 
 
+def test_a_large_photo_pays_one_call_at_the_input_size_not_its_refinement_again() -> None:
+    """The mirror averages the global passes, before refinement: a photo big enough to be
+    refined in tiles costs one more network call with the mirror, of the global pass's size."""
+    big = np.repeat(np.repeat(_scene(), 8, axis=0), 8, axis=1)  # 2560 x 1920: refined in tiles
+    shapes: dict[float, list[tuple[int, ...]]] = {}
+    for level in (0.0, 5.0):
+        remover, backend = _remover(level)
+        remover.tiles = dataclasses.replace(remover.tiles, threshold=6.0)
+        seen: list[tuple[int, ...]] = []
+        predict = backend.predict
+        backend.predict = lambda x, seen=seen, predict=predict: (seen.append(x.shape), predict(x))[1]
+        remover.mask(big)
+        shapes[level] = seen
+    assert len(shapes[0.0]) >= 2  # the global pass, then the refinement's tiles
+    assert shapes[5.0] == [shapes[0.0][0], shapes[0.0][0], *shapes[0.0][1:]]
+
+
 def test_the_mirror_is_off_unless_asked_for_whatever_the_file_stores() -> None:
-    backend = FakeBackend(input_size=64)
+    backend = FakeBackend(input_size=320)
     backend.preprocessing = dataclasses.replace(backend.preprocessing, mirror_busy=5.0)
     Remover(backend=backend, tile_threshold=1000.0).mask(_scene())
     assert backend.calls == 1
