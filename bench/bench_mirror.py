@@ -52,8 +52,8 @@ def main() -> None:
             [("bgremove run", plain, None), ("bgremove run --mirror", mirror, None)],
             folder, args.n, args.repeat, alternate=True)
         if base and with_mirror:
-            print(f"  --mirror takes {with_mirror['s'] / base['s']:.2f}x the time on {label}",
-                  flush=True)
+            print(f"  --mirror takes {with_mirror['s'] / base['s']:.2f}x the time and "
+                  f"{with_mirror['cpu'] / base['cpu']:.2f}x the CPU time on {label}", flush=True)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -109,11 +110,15 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], env: dict | None = None) -> tuple[float, int, int]:
-    """(seconds, peak tree RSS in bytes, exit code) of one command. The end is taken by a
-    thread blocked in wait(), the moment the command exits: polling every 0.2 s between RSS
-    samples added 0.1 s on average, 3% of a 48-photo bgremove run and nothing to rembg's."""
+def measure(cmd: list[str], env: dict | None = None) -> tuple[float, int, int, float]:
+    """(seconds, peak tree RSS in bytes, exit code, CPU seconds) of one command. The end is
+    taken by a thread blocked in wait(), the moment the command exits: polling every 0.2 s
+    between RSS samples added 0.1 s on average, 3% of a 48-photo bgremove run and nothing to
+    rembg's. CPU seconds are user + system of the whole tree (each worker is reaped by its
+    parent, so its time reaches ours): what a run costs whatever else shares the host, where
+    wall time also holds the waits for a busy neighbour."""
     errfile = tempfile.TemporaryFile()  # a file, not a pipe: a chatty tool never blocks on it
+    before = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errfile)
     ended: list[float] = []
@@ -130,12 +135,18 @@ def measure(cmd: list[str], env: dict | None = None) -> tuple[float, int, int]:
         peak = max(peak, _tree_rss(proc.pid))
         done.wait(0.2)
     elapsed = ended[0] - start
+    cpu = _children_cpu() - before
     errfile.seek(0)
     err = errfile.read().decode(errors="replace")
     errfile.close()
     if proc.returncode != 0:
         print(f"  exit {proc.returncode}: {err.strip()[-500:]}", file=sys.stderr)
-    return elapsed, peak, proc.returncode
+    return elapsed, peak, proc.returncode, cpu
+
+
+def _children_cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
 
 
 def _bgremove_cmd(folder: Path, out: Path, workers: int) -> list[str]:
@@ -149,28 +160,31 @@ def _bgremove_cmd(folder: Path, out: Path, workers: int) -> list[str]:
     return [sys.executable, "-c", _LIB_RUNNER, str(folder), str(out), str(workers)]
 
 
-def run_once(name: str, cmd_for, folder: Path, n: int, env=None) -> tuple[float, int] | None:
-    """(seconds, peak RSS) of one run, None when it failed or wrote too little."""
+def run_once(name: str, cmd_for, folder: Path, n: int, env=None
+             ) -> tuple[float, int, float] | None:
+    """(seconds, peak RSS, CPU seconds) of one run, None when it failed or wrote too little."""
     slug = "".join(c if c.isalnum() else "-" for c in name)
     out = Path(tempfile.mkdtemp(prefix=f"out-{slug}-", dir=CACHE))
     try:
-        t, peak, rc = measure(cmd_for(folder, out), env)
+        t, peak, rc, cpu = measure(cmd_for(folder, out), env)
         written = sum(1 for p in out.rglob("*") if p.is_file() and not p.name.startswith("."))
     finally:
         shutil.rmtree(out, ignore_errors=True)
     if rc != 0 or written < n:
         print(f"  {name}: failed (exit {rc}, {written}/{n} outputs)")
         return None
-    return t, peak
+    return t, peak, cpu
 
 
-def summarise(name: str, runs: list[tuple[float, int]], n: int) -> dict:
-    times = [t for t, _ in runs]
+def summarise(name: str, runs: list[tuple[float, int, float]], n: int) -> dict:
+    times = [t for t, _, _ in runs]
     res = {"s": statistics.median(times), "ips": n / statistics.median(times),
-           "rss": statistics.median(p for _, p in runs)}
+           "rss": statistics.median(p for _, p, _ in runs),
+           "cpu": statistics.median(c for _, _, c in runs)}
     each = " ".join(f"{t:.1f}" for t in times)
     print(f"  {name:<22} {res['ips']:6.2f} images/s  {res['s']:7.1f} s  "
-          f"peak RSS {res['rss'] / 2**20:7.0f} MiB  (median of {len(runs)}: {each} s)",
+          f"peak RSS {res['rss'] / 2**20:7.0f} MiB  CPU {res['cpu']:6.1f} s  "
+          f"(median of {len(runs)}: {each} s)",
           flush=True)
     return res
 
@@ -179,7 +193,7 @@ def run_tools(tools: list[tuple[str, object, dict | None]], folder: Path, n: int
               alternate: bool) -> list[dict | None]:
     """Each tool `repeat` times, one tool after the other or (alternate) in turn; a tool's
     medians are printed after its last run, None for a tool that failed."""
-    runs: list[list[tuple[float, int]]] = [[] for _ in tools]
+    runs: list[list[tuple[float, int, float]]] = [[] for _ in tools]
     results: list[dict | None] = [None] * len(tools)
     failed: set[int] = set()
     order = [(r, i) for r in range(repeat) for i in range(len(tools))] if alternate \
@@ -194,7 +208,7 @@ def run_tools(tools: list[tuple[str, object, dict | None]], folder: Path, n: int
             continue
         runs[i].append(one)
         if alternate:  # partial figures survive an interrupted session
-            print(f"    {name} run {len(runs[i])}: {one[0]:.1f} s", flush=True)
+            print(f"    {name} run {len(runs[i])}: {one[0]:.1f} s, CPU {one[2]:.1f} s", flush=True)
         if len(runs[i]) == repeat:
             results[i] = summarise(name, runs[i], n)
     return results

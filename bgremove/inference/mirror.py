@@ -14,7 +14,7 @@ photo's size, and a large photo's tiles then refine the averaged mask once. A ca
 shots keeps one network call a photo.
 
 It is asked for (`bgremove run --mirror`, `Remover(mirror_busy=None)`), not on by default: a
-folder of scenes pays that call for nearly every photo, 1.15x the time of a run without it
+folder of scenes pays that call for nearly every photo, 1.15-1.19x the time of a run without it
 (bench/bench_mirror.py; 1.55x when the mirror was taken at full size, tiles and all), which the
 throughput bar on bench/bench_run.py's folder of street photos and video frames (15x rembg, met
 only as a median) does not leave room for. The level is a calibration of one set of weights,
