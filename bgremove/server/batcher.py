@@ -1,7 +1,7 @@
 """Micro-batching: concurrent requests' images go to the model together.
 
 Requests put their decoded image in the batcher and await its mask. The batcher's own thread (the
-process's one model thread) takes the waiting images of one kind (plain or test-time augmented),
+process's one model thread) takes the waiting images of one kind (a Rendering's mode),
 up to `max_batch`, giving the first one at most `wait_s` to find company, runs them as one
 `masks` call, hands each mask back to its request's event loop and takes the next batch at once.
 While a batch runs, new requests queue up for the next one, so under load batches fill by

@@ -1,6 +1,6 @@
 """One model per server process: loaded in the background at start-up, then shared by every
-request through one micro-batcher, whose thread runs the model (plain and test-time augmented
-batches in turn).
+request through one micro-batcher, whose thread runs the model (each mode's batches in turn:
+plain, test-time augmented, mirrored where busy).
 
 Until the model is loaded /ready answers 503 and /remove 503 not_ready; /health answers at once
 (with --workers N > 1 a worker accepts connections only once its model is loaded: app.py).
@@ -58,7 +58,7 @@ class ModelHost:
         job.add_done_callback(lambda j: call_soon(loop, lambda: self._loaded(j, done)))
         return done
 
-    def _load(self) -> dict[bool, Any]:
+    def _load(self) -> dict[tuple[bool, bool], Any]:
         import cv2
 
         from bgremove.inference.backends import load_backend, resolve_weights
@@ -71,9 +71,11 @@ class ModelHost:
         # whose answers do not depend on the batch (bgremove/inference/backends/__init__.py).
         backend = self._backend_factory() if self._backend_factory else load_backend(
             o.weights, device=o.device, threads=o.n_threads(), preset=o.preset, batched=True)
-        # Two Removers over one backend (one model in memory): TTA is a per-request option.
-        removers = {tta: Remover(backend=backend, tta=tta, batch_size=o.max_batch)
-                    for tta in (False, True)}
+        # Removers over one backend (one model in memory), one per Rendering.mode: TTA and the
+        # mirror for busy scenes (the level the weights store) are per-request options.
+        removers = {(tta, mirror): Remover(backend=backend, tta=tta, batch_size=o.max_batch,
+                                           mirror_busy=None if mirror else 0.0)
+                    for tta, mirror in ((False, False), (True, False), (False, True))}
         self.load_seconds = time.perf_counter() - start
         self.model_name = (backend.name if self._backend_factory
                            else resolve_weights(o.weights, int8=False).name)
@@ -87,7 +89,7 @@ class ModelHost:
         except Exception as exc:  # noqa: BLE001 - anything here means no model, ever
             self._on_fatal(exc)
             return
-        batcher = MicroBatcher({tta: r.masks for tta, r in removers.items()},
+        batcher = MicroBatcher({mode: r.masks for mode, r in removers.items()},
                                self.options.max_batch, self.options.batch_wait_ms / 1000.0)
         batcher.start()
         self.batcher = batcher

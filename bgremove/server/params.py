@@ -2,7 +2,8 @@
 
 RemoveParams is read from the query string (and, for multipart uploads, from form fields of the
 same names) and becomes a Rendering: which output to answer with, the imaging OutputOptions that
-make it (exactly as `bgremove run` makes its files) and whether to use test-time augmentation.
+make it (exactly as `bgremove run` makes its files) and the model's mode: test-time
+augmentation, or the mirror for busy scenes.
 
 Options that only shape the output pass through to OutputOptions under their own name
 (PASSTHROUGH): a new rendering option of OutputOptions is served by adding a field of the same
@@ -56,6 +57,9 @@ class RemoveParams(BaseModel):
                                "most this much (header X-Bgremove-Flags: upscale_capped).")
     tta: bool = Field(False, description="Flip and multi-scale test-time augmentation "
                       "(better edges, about 5x the model time).")
+    mirror: bool = Field(False, description="The mirror for busy scenes, as run's --mirror: a "
+                         "photo whose backdrop is busy is also predicted as its mirror image and "
+                         "the two averaged (one more model call for such photos only).")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,13 @@ class Rendering:
     kind: str  # cutout, mask or composite: the one output in the answer
     output: OutputOptions  # asks for exactly that output
     tta: bool
+    mirror: bool = False
+
+    @property
+    def mode(self) -> tuple[bool, bool]:
+        """(tta, mirror): which of the server's Removers makes the mask. --tta's views mirror
+        every photo already, so with it the mirror adds nothing (as in `bgremove run`)."""
+        return self.tta, self.mirror and not self.tta
 
     @property
     def media_type(self) -> str:
@@ -92,7 +103,7 @@ def rendering(params: RemoveParams) -> Rendering:
             margin=int(margin) if margin.isdigit() else margin, **passed)
     except (ConfigError, ValueError) as exc:  # a malformed canvas size is a ValueError too
         raise Problem("bad_option", str(exc)) from None
-    return Rendering(kind, output, params.tta)
+    return Rendering(kind, output, params.tta, params.mirror)
 
 
 def merged(params: RemoveParams, form: dict[str, str]) -> RemoveParams:

@@ -54,7 +54,7 @@ async def _answer(host: ModelHost, request: Request, params: RemoveParams, rende
         render_as = rendering(merged(params, upload.fields))
     image = await ticket.run(host.io, imagework.decode, upload.data, host.options.max_pixels)
     del upload  # the decoded pixels replace the bytes
-    alpha, batch = await host.batcher.mask(image, render_as.tta)
+    alpha, batch = await host.batcher.mask(image, render_as.mode)
     data, flags = await ticket.run(host.io, imagework.render, image, alpha, render_as)
     headers = {"X-Bgremove-Batch-Size": str(batch)}  # how full the model's batches run
     if flags:

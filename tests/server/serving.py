@@ -124,6 +124,19 @@ def multipart(data: bytes, fields: dict[str, str], filename: str, part_type: str
     return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
+def scene_photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """product_photo's object on a busy backdrop (blocks of random colour, as a street's clutter):
+    what the mirror for busy scenes mirrors."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (-(-h // 16), -(-w // 16), 3), dtype=np.uint8)
+    img = np.ascontiguousarray(np.repeat(np.repeat(blocks, 16, 0), 16, 1)[:h, :w])
+    colour = tuple(int(c) for c in rng.integers(20, 200, 3))
+    cv2.ellipse(img, (w // 2, h // 2), (w // 4, h // 3), 15, 0, 360, colour, -1, cv2.LINE_AA)
+    return cv2.GaussianBlur(img, (0, 0), 1.2)
+
+
 def product_photo(h: int, w: int, seed: int = 0, alpha: bool = False) -> np.ndarray:
     """A product on an off-white backdrop: a shaded ellipse and a bar, soft edges, a little noise."""
     import cv2

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from PIL import Image
-from serving import Served, encode, product_photo
+from serving import Served, encode, product_photo, scene_photo
 
 from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
@@ -25,6 +25,7 @@ IMAGES = {  # name -> (encoded bytes, Content-Type)
     "shoe.webp": (encode(product_photo(333, 251, 3), "WEBP", lossless=True), "image/webp"),
     # Long side 2000 > 6 x 320: refined with tiles, so tile batches are covered too.
     "rail.jpg": (encode(product_photo(600, 2000, 4), "JPEG", quality=90), "image/jpeg"),
+    "street.jpg": (encode(scene_photo(300, 400, 5), "JPEG", quality=90), "image/jpeg"),
 }
 # The `bgremove run` options, the images, and per output the request that must give the same pixels.
 CASES = [
@@ -38,6 +39,9 @@ CASES = [
      {"cutout": "format=webp&threshold=0.5&decontaminate=false&tta=true",
       "composite": "output=composite&bg_color=%23203040&format=png&threshold=0.5"
                    "&decontaminate=false&tta=true"}),
+    # The mirror for busy scenes: the street is mirrored, the shirt on its plain backdrop is not.
+    (("street.jpg", "shirt.jpg"), dict(output=OutputOptions(mask=True), mirror=True),
+     {"cutout": "mirror=true", "mask": "output=mask&mirror=true"}),
     # A marketplace canvas: the object's box at 85% of a 600 x 600 white square.
     (("shirt.jpg", "shoe.webp"),
      dict(output=OutputOptions(bg_color="white", canvas="600", fill=0.85, max_upscale=4.0)),
@@ -109,3 +113,14 @@ def test_a_capped_enlargement_is_flagged_in_a_header(server):
 def test_a_malformed_canvas_is_a_400(server):
     answer = server.post(IMAGES["shirt.jpg"][0], "canvas=12x", "image/jpeg")
     assert answer.status == 400 and b"canvas" in answer.body
+
+
+def test_the_mirror_moves_a_busy_scene_and_leaves_a_studio_shot(server):
+    """mirror=true reaches the model: a busy scene's mask changes, a plain backdrop's does not."""
+    def mask(name: str, query: str) -> np.ndarray:
+        answer = server.post(IMAGES[name][0], "output=mask" + query, IMAGES[name][1])
+        assert answer.status == 200, answer.body[:300]
+        return _pixels(answer.body)
+
+    assert not np.array_equal(mask("street.jpg", ""), mask("street.jpg", "&mirror=true"))
+    assert np.array_equal(mask("shirt.jpg", ""), mask("shirt.jpg", "&mirror=true"))
