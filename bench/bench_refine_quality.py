@@ -2,6 +2,7 @@
 
     python bench/bench_refine_quality.py                        # 20 photos per set, bundled weights
     python bench/bench_refine_quality.py --n 40 --sets ccp,davis,viton-cloth --weights W.onnx
+    python bench/bench_refine_quality.py --settings default,--mirror   # the mirror on large photos
 
 No val photo is catalog-sized, so each is centre-cropped to 4:3 and upscaled (bicubic) to
 4000x3000, the size bgremove refines (a 1600x1200 photo is not: TileConfig.threshold). Each
@@ -30,7 +31,9 @@ SETTINGS = {  # name -> TileConfig keyword arguments
     "1.5x one pass": {"max_scale": 1.5, "tile_size": 768},
     "2x one pass": {"max_scale": 2.0, "tile_size": 768},
     "no refinement": {"threshold": 1000.0},
+    "--mirror": {},  # the default tiles, with the mirror for busy scenes (REMOVER_KWARGS)
 }
+REMOVER_KWARGS = {"--mirror": {"mirror_busy": None}}  # name -> Remover keyword arguments
 
 
 def crop_43(img: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +59,8 @@ def main() -> None:
 
     backend = load_backend(args.weights, device="cpu", threads=1)
     names = args.settings.split(",")
-    removers = {k: Remover(backend=backend, tiles=TileConfig(**SETTINGS[k])) for k in names}
+    removers = {k: Remover(backend=backend, tiles=TileConfig(**SETTINGS[k]),
+                           **REMOVER_KWARGS.get(k, {})) for k in names}
     print(f"{'set':<12} {'setting':<16} {'IoU':>7} {'MAE':>7} {'bF':>7} {'CPU ms':>7}")
     for name in args.sets.split(","):
         pairs = find_pairs(DATA / name)
