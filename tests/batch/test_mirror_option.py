@@ -10,13 +10,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from typer.testing import CliRunner
+from quick_runs import cli_run_options
 
 from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
 from bgremove.batch.plan import run_keys
 from bgremove.batch.worker import WorkerConfig, get_remover
-from bgremove.cli import app
 from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference import testing
 from bgremove.inference.testing import mirroring_counting_backend
@@ -68,15 +67,6 @@ def test_the_worker_remover_gets_the_setting(tmp_path):
 
 
 def test_the_cli_passes_mirror_to_the_run(tmp_path, monkeypatch):
-    seen = {}
-
-    def fake_run(options, *args, **kwargs):
-        seen["mirror"] = options.mirror
-        raise SystemExit(0)
-
-    monkeypatch.setattr("bgremove.batch.driver.run", fake_run)
-    _folder(tmp_path / "in", 1, 0)
-    CliRunner().invoke(app, ["run", str(tmp_path / "in"), str(tmp_path / "out"), "--mirror"])
-    assert seen == {"mirror": True}
-    CliRunner().invoke(app, ["run", str(tmp_path / "in"), str(tmp_path / "out")])
-    assert seen == {"mirror": False}
+    options = cli_run_options(tmp_path, monkeypatch, "--mirror")
+    assert options.mirror is True
+    assert cli_run_options(tmp_path, monkeypatch).mirror is False

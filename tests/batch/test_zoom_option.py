@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from typer.testing import CliRunner
+from quick_runs import cli_run_options
 
 from bgremove.batch.driver import run
 from bgremove.batch.options import RunOptions
 from bgremove.batch.plan import run_keys
 from bgremove.batch.worker import WorkerConfig, get_remover
-from bgremove.cli import app
 from bgremove.imaging.outputs import OutputOptions
 from bgremove.inference import testing
 from bgremove.inference.testing import zooming_counting_backend
@@ -61,13 +60,5 @@ def test_the_worker_remover_gets_the_setting(tmp_path):
 
 
 def test_the_cli_passes_no_zoom_to_the_run(tmp_path, monkeypatch):
-    seen = {}
-
-    def fake_run(options, *args, **kwargs):
-        seen["zoom"] = options.zoom
-        raise SystemExit(0)
-
-    monkeypatch.setattr("bgremove.batch.driver.run", fake_run)
-    _folder(tmp_path / "in", 1)
-    CliRunner().invoke(app, ["run", str(tmp_path / "in"), str(tmp_path / "out"), "--no-zoom"])
-    assert seen == {"zoom": False}
+    options = cli_run_options(tmp_path, monkeypatch, "--no-zoom")
+    assert options.zoom is False
